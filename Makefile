@@ -1,0 +1,37 @@
+# rnnbook: the two commands of the README, and helpers.
+#   make book   build the HTML book (creates .venv first if missing)
+#   make test   run every test: unit tests, every notebook under nbval, the strict book build
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+# Tools (jupyter-book, the python3 kernel nbval starts) resolve from the venv.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+
+.PHONY: book test env lock lab clean
+
+env: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[book,test]"
+	touch $(STAMP)
+
+book: $(STAMP)
+	$(VENV)/bin/jupyter-book build book -W -n --keep-going
+	@echo "Open $(CURDIR)/book/_build/html/index.html in a browser."
+
+test: $(STAMP)
+	$(PY) -m pytest -n 2 --dist loadfile --nbval tests book
+
+lab: $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[book,test,lab]"
+	$(VENV)/bin/jupyter lab book
+
+lock: $(STAMP)
+	( sed -n '1,3p' constraints.txt; $(PY) -m pip freeze --exclude-editable | grep -v -i '^rnnbook' | sed 's/+cpu//' ) > constraints.new
+	mv constraints.new constraints.txt
+
+clean:
+	rm -rf book/_build

@@ -1,0 +1,13 @@
+"""rnnbook: the package behind the executable RNN textbook.
+
+Layers with a PyTorch twin are drop-in compatible with it (constructor, forward,
+state_dict names, gate order); everything else follows the same shapes and calling
+convention. See the book's chapters for the equations each class implements.
+"""
+
+from . import data, plot, train
+from .elman import MLP, ElmanNetwork
+from .rnn import RNN, RNNCell
+
+__all__ = ["RNN", "RNNCell", "ElmanNetwork", "MLP", "data", "plot", "train"]
+__version__ = "0.1.0"

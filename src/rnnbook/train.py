@@ -1,0 +1,93 @@
+"""A small, explicit training loop for sequence-labelling models, and the metrics the chapters assert on."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from ._validate import check_int
+from .data import IGNORE_INDEX
+
+__all__ = ["seed_everything", "scores_of", "sequence_loss", "accuracy", "fit"]
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python's, NumPy's and torch's global generators; return a fresh ``torch.Generator``
+    seeded with ``seed`` for data generation."""
+    check_int("seed", seed, minimum=0)
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def scores_of(model: nn.Module, x: Tensor) -> Tensor:
+    """The per-step scores of ``model(x)``: the output itself, or its first element when the
+    model returns ``(scores, state)`` as :class:`rnnbook.ElmanNetwork` does."""
+    out = model(x)
+    return out[0] if isinstance(out, tuple) else out
+
+
+def _check_targets(scores: Tensor, y: Tensor) -> None:
+    if not isinstance(y, Tensor) or y.is_floating_point():
+        raise TypeError(f"targets must be an integer tensor, got {type(y).__name__} {getattr(y, 'dtype', '')}")
+    if scores.shape[:-1] != y.shape:
+        raise ValueError(
+            f"targets must have shape {tuple(scores.shape[:-1])} (the scores' shape without the class "
+            f"dimension), got {tuple(y.shape)}"
+        )
+
+
+def sequence_loss(scores: Tensor, y: Tensor) -> Tensor:
+    """Mean cross entropy over every step whose target is not :data:`IGNORE_INDEX`.
+
+    ``scores`` (..., q) are pre-softmax; ``y`` (...) holds class indices.
+    """
+    _check_targets(scores, y)
+    return nn.functional.cross_entropy(scores.reshape(-1, scores.shape[-1]), y.reshape(-1), ignore_index=IGNORE_INDEX)
+
+
+@torch.no_grad()
+def accuracy(scores: Tensor, y: Tensor) -> float:
+    """Fraction of steps (ignoring :data:`IGNORE_INDEX`) whose argmax score is the target."""
+    _check_targets(scores, y)
+    mask = y != IGNORE_INDEX
+    if not mask.any():
+        raise ValueError("targets contain no step to score (all are IGNORE_INDEX)")
+    return (scores.argmax(-1)[mask] == y[mask]).double().mean().item()
+
+
+def fit(
+    model: nn.Module,
+    batches: Callable[[int], tuple[Tensor, Tensor]],
+    steps: int,
+    lr: float = 1e-2,
+    clip: float | None = 1.0,
+) -> list[float]:
+    """Train ``model`` with Adam on ``steps`` batches; return the loss of each step.
+
+    ``batches(i)`` returns the ``(x, y)`` of step ``i``; the loss is
+    :func:`sequence_loss` of the model's scores. Gradients are clipped to norm
+    ``clip`` (none if ``None``).
+    """
+    check_int("steps", steps, minimum=1)
+    if not callable(batches):
+        raise TypeError(f"batches must be a callable i -> (x, y), got {type(batches).__name__}")
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    losses = []
+    model.train()
+    for i in range(steps):
+        x, y = batches(i)
+        loss = sequence_loss(scores_of(model, x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        if clip is not None:
+            nn.utils.clip_grad_norm_(model.parameters(), clip)
+        optimizer.step()
+        losses.append(loss.item())
+    model.eval()
+    return losses

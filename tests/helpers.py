@@ -1,0 +1,48 @@
+"""Parity helpers shared by the tests of layers that have a PyTorch twin."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+TOL = 1e-12  # float64 parity: outputs, final states and every gradient
+
+
+def run_and_grad(module: nn.Module, x: torch.Tensor, hx, weights: list[torch.Tensor]):
+    """Forward ``module(x, hx)``, back-propagate a fixed random functional of every output,
+    and return (outputs flattened to a list, {param name: grad}, [input grads])."""
+    x = x.detach().clone().requires_grad_(True)
+    leaves = [x]
+    if hx is not None:
+        if isinstance(hx, tuple):
+            hx = tuple(h.detach().clone().requires_grad_(True) for h in hx)
+            leaves += list(hx)
+        else:
+            hx = hx.detach().clone().requires_grad_(True)
+            leaves.append(hx)
+    module.zero_grad()
+    out, state = module(x, hx)
+    flat = [out] + (list(state) if isinstance(state, tuple) else [state])
+    loss = sum((f * w).sum() for f, w in zip(flat, weights, strict=True))
+    loss.backward()
+    grads = {name: p.grad.clone() for name, p in module.named_parameters()}
+    return [f.detach() for f in flat], grads, [leaf.grad.clone() for leaf in leaves]
+
+
+def assert_parity(ours: nn.Module, theirs: nn.Module, x: torch.Tensor, hx=None) -> float:
+    """Assert equal outputs, states and gradients (params, input, hx) to TOL; return the max difference."""
+    with torch.no_grad():
+        out, state = theirs(x, hx)
+    flat = [out] + (list(state) if isinstance(state, tuple) else [state])
+    weights = [torch.randn_like(f) for f in flat]
+    a_out, a_grads, a_in = run_and_grad(ours, x, hx, weights)
+    b_out, b_grads, b_in = run_and_grad(theirs, x, hx, weights)
+    assert list(a_grads) == list(b_grads), "parameter names or order differ"
+    worst = 0.0
+    for what, a, b in [("output/state", a_out, b_out), ("input grads", a_in, b_in), ("param grads", list(a_grads.values()), list(b_grads.values()))]:
+        for u, v in zip(a, b, strict=True):
+            assert u.shape == v.shape, f"{what}: shape {tuple(u.shape)} vs {tuple(v.shape)}"
+            d = (u - v).abs().max().item()
+            assert d <= TOL, f"{what}: max abs difference {d:.3e} > {TOL}"
+            worst = max(worst, d)
+    return worst

@@ -1,0 +1,74 @@
+"""The book as a whole: strict build, offline math, every chapter committed executed."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import re
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+BOOK = ROOT / "book"
+JUPYTER_BOOK = pathlib.Path(sys.executable).parent / "jupyter-book"
+
+
+def toc_files() -> list[str]:
+    """Every file named in _toc.yml (read without a YAML dependency: `file:` lines)."""
+    return re.findall(r"^\s*(?:-\s*)?file:\s*(\S+)\s*$", (BOOK / "_toc.yml").read_text(), flags=re.M)
+
+
+def notebooks() -> list[pathlib.Path]:
+    return sorted(p for p in BOOK.rglob("*.ipynb") if "_build" not in p.parts and ".ipynb_checkpoints" not in p.parts)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> pathlib.Path:
+    out = tmp_path_factory.mktemp("book")
+    proc = subprocess.run(
+        [str(JUPYTER_BOOK), "build", str(BOOK), "--path-output", str(out), "-W", "-n", "--keep-going"],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, f"strict book build failed:\n{proc.stdout[-6000:]}\n{proc.stderr[-6000:]}"
+    return out / "_build" / "html"
+
+
+def test_strict_build_writes_every_toc_page(built):
+    for name in toc_files():
+        assert (built / f"{name}.html").is_file(), f"{name} is in _toc.yml but was not built"
+
+
+def test_math_is_served_offline(built):
+    pages_with_math = 0
+    for name in toc_files():
+        html = (built / f"{name}.html").read_text(encoding="utf-8")
+        scripts = re.findall(r'<script[^>]*src="([^"]*mathjax[^"]*)"', html, flags=re.I)
+        if 'class="math' not in html:
+            assert not scripts or all(not s.startswith("http") for s in scripts)
+            continue
+        pages_with_math += 1
+        assert scripts, f"{name}: has math but no MathJax script"
+        assert all(not s.startswith("http") for s in scripts), f"{name}: MathJax from the network: {scripts}"
+        local = (built / name).parent / scripts[0]
+        assert local.resolve().is_file(), f"{name}: {scripts[0]} is missing from the build"
+    assert pages_with_math >= 1
+
+
+def test_every_notebook_is_in_the_toc():
+    listed = set(toc_files())
+    for nb in notebooks():
+        assert str(nb.relative_to(BOOK).with_suffix("")) in listed, f"{nb} is not in _toc.yml"
+
+
+@pytest.mark.parametrize("nb", notebooks(), ids=lambda p: p.name)
+def test_notebook_committed_executed_top_to_bottom(nb):
+    """nbval compares only executed cells: a notebook saved without outputs would check nothing."""
+    cells = json.loads(nb.read_text(encoding="utf-8"))["cells"]
+    counts = [c["execution_count"] for c in cells if c["cell_type"] == "code" and "".join(c["source"]).strip()]
+    assert counts, f"{nb.name} has no code"
+    assert counts == list(range(1, len(counts) + 1)), f"{nb.name}: execution counts {counts}; re-execute it in a fresh kernel"
+    for c in cells:
+        for out in c.get("outputs", []):
+            assert out.get("output_type") != "error", f"{nb.name} was saved with an error output"
