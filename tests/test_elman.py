@@ -77,3 +77,18 @@ def test_fit_learns_the_echo_and_mlp_cannot():
     x, y = echo_task(256, 20, generator=g)
     assert rnnbook.train.accuracy(rnnbook.train.scores_of(net, x), y) > 0.95
     assert rnnbook.train.accuracy(mlp(x), y) < 0.30
+
+
+def test_fit_with_a_custom_loss_lowers_it():
+    g = rnnbook.train.seed_everything(0)
+    model = torch.nn.Linear(2, 1)
+    x = torch.randn(64, 2, generator=g)
+    y = x @ torch.tensor([[1.0], [-2.0]])
+
+    def mse(m, x, y):
+        return ((m(x) - y) ** 2).mean()
+
+    losses = rnnbook.train.fit(model, lambda i: (x, y), steps=200, lr=5e-2, loss_fn=mse)
+    assert losses[-1] < 0.01 * losses[0]
+    with pytest.raises(TypeError, match="loss_fn must be a callable"):
+        rnnbook.train.fit(model, lambda i: (x, y), steps=1, loss_fn="mse")

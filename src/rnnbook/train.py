@@ -67,22 +67,25 @@ def fit(
     steps: int,
     lr: float = 1e-2,
     clip: float | None = 1.0,
+    loss_fn: Callable[[nn.Module, Tensor, Tensor], Tensor] | None = None,
 ) -> list[float]:
     """Train ``model`` with Adam on ``steps`` batches; return the loss of each step.
 
-    ``batches(i)`` returns the ``(x, y)`` of step ``i``; the loss is
-    :func:`sequence_loss` of the model's scores. Gradients are clipped to norm
-    ``clip`` (none if ``None``).
+    ``batches(i)`` returns the ``(x, y)`` of step ``i``. The loss is
+    ``loss_fn(model, x, y)``, by default :func:`sequence_loss` of the model's scores
+    (``scores_of(model, x)``). Gradients are clipped to norm ``clip`` (none if ``None``).
     """
     check_int("steps", steps, minimum=1)
     if not callable(batches):
         raise TypeError(f"batches must be a callable i -> (x, y), got {type(batches).__name__}")
+    if loss_fn is not None and not callable(loss_fn):
+        raise TypeError(f"loss_fn must be a callable (model, x, y) -> loss, got {type(loss_fn).__name__}")
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     losses = []
     model.train()
     for i in range(steps):
         x, y = batches(i)
-        loss = sequence_loss(scores_of(model, x), y)
+        loss = sequence_loss(scores_of(model, x), y) if loss_fn is None else loss_fn(model, x, y)
         optimizer.zero_grad()
         loss.backward()
         if clip is not None:
