@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-stamp
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: book test env lock lab clean
+.PHONY: book test env lock lab clean chromium
 
 env: $(STAMP)
 
@@ -22,7 +22,11 @@ book: $(STAMP)
 	$(VENV)/bin/jupyter-book build book -W -n --keep-going
 	@echo "Open $(CURDIR)/book/_build/html/index.html in a browser."
 
-test: $(STAMP)
+# The browser check in the tests needs Debian's chromium (installed here when missing; needs root).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
+test: $(STAMP) chromium
 	$(PY) -m pytest -n 2 --dist loadfile --nbval tests book
 
 lab: $(STAMP)

@@ -72,3 +72,14 @@ def test_notebook_committed_executed_top_to_bottom(nb):
     for c in cells:
         for out in c.get("outputs", []):
             assert out.get("output_type") != "error", f"{nb.name} was saved with an error output"
+
+
+def test_every_page_in_a_real_browser(built):
+    """Every page opened in headless Chromium: math typeset, images loaded, internal links sound.
+    Screenshots land in book/_build/screenshots/ for people to look at."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    import browser_check
+
+    problems, summaries = browser_check.check_site(built, screenshots=BOOK / "_build" / "screenshots")
+    assert not problems, "\n".join(problems)
+    assert len(summaries) >= len(toc_files())
