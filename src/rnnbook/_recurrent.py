@@ -99,7 +99,7 @@ class CellBase(nn.Module):
 class RecurrentLayer(nn.Module):
     """Base class of rnnbook's multi-layer, optionally bidirectional recurrent layers.
 
-    Not used directly: see :class:`rnnbook.RNN`.
+    Not used directly: see :class:`rnnbook.rnn.RNN`.
     """
 
     _num_gates = 1

@@ -12,7 +12,7 @@ with :math:`x_t \in \mathbb{R}^l`, :math:`h_t \in \mathbb{R}^m`, :math:`o_t \in 
 :math:`W_{ho} \in \mathbb{R}^{q \times m}`. The MLP is the same network without the
 recurrent term: each step sees only its own :math:`x_t`.
 
-Both modules take a batch in the layer convention of :class:`rnnbook.RNN` (time-major
+Both modules take a batch in the layer convention of :class:`rnnbook.rnn.RNN` (time-major
 ``(T, N, l)``, or ``(N, T, l)`` with ``batch_first``, or unbatched ``(T, l)``) and return
 the *scores* :math:`z_t = W_{ho} h_t + b_o` (the input of the softmax, what a
 cross-entropy loss wants); :meth:`ElmanNetwork.probabilities` returns :math:`o_t` itself.

@@ -18,7 +18,7 @@ from ._validate import check_int
 
 __all__ = ["COLORS", "Diagram", "unrolled_rnn", "curves"]
 
-#: The book's palette, by role: inputs, hidden states, outputs, recurrent edges.
+#: The book's colours for inputs, hidden states, outputs and recurrent edges.
 COLORS = {"x": "#4C72B0", "h": "#DD8452", "o": "#55A868", "recurrent": "#C44E52", "text": "#222222"}
 
 

@@ -27,7 +27,7 @@ def seed_everything(seed: int) -> torch.Generator:
 
 def scores_of(model: nn.Module, x: Tensor) -> Tensor:
     """The per-step scores of ``model(x)``: the output itself, or its first element when the
-    model returns ``(scores, state)`` as :class:`rnnbook.ElmanNetwork` does."""
+    model returns ``(scores, state)`` as :class:`rnnbook.elman.ElmanNetwork` does."""
     out = model(x)
     return out[0] if isinstance(out, tuple) else out
 
@@ -43,7 +43,7 @@ def _check_targets(scores: Tensor, y: Tensor) -> None:
 
 
 def sequence_loss(scores: Tensor, y: Tensor) -> Tensor:
-    """Mean cross entropy over every step whose target is not :data:`IGNORE_INDEX`.
+    """Mean cross entropy over every step whose target is not :data:`rnnbook.data.IGNORE_INDEX`.
 
     ``scores`` (..., q) are pre-softmax; ``y`` (...) holds class indices.
     """
@@ -53,7 +53,7 @@ def sequence_loss(scores: Tensor, y: Tensor) -> Tensor:
 
 @torch.no_grad()
 def accuracy(scores: Tensor, y: Tensor) -> float:
-    """Fraction of steps (ignoring :data:`IGNORE_INDEX`) whose argmax score is the target."""
+    """Fraction of steps (ignoring :data:`rnnbook.data.IGNORE_INDEX`) whose argmax score is the target."""
     _check_targets(scores, y)
     mask = y != IGNORE_INDEX
     if not mask.any():
