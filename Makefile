@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-stamp
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: book test env lock lab clean chromium
+.PHONY: book test env lock lab clean chromium execute
 
 env: $(STAMP)
 
@@ -22,12 +22,17 @@ book: $(STAMP)
 	$(VENV)/bin/jupyter-book build book -W -n --keep-going
 	@echo "Open $(CURDIR)/book/_build/html/index.html in a browser."
 
-# The browser check in the tests needs Debian's chromium (installed here when missing; needs root).
+# The browser check in the tests needs Debian's chromium, and a CJK font for the glossary's
+# Chinese in its screenshots (both installed here when missing; needs root).
 chromium:
-	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+	@command -v chromium >/dev/null 2>&1 && fc-list :lang=zh | grep -q . || { apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null; }
 
 test: $(STAMP) chromium
 	$(PY) -m pytest -n 2 --dist loadfile --nbval tests book
+
+# Re-execute one chapter in place, as committed (no progress bars): make execute NB=book/chapters/01_mlp_to_rnn.ipynb
+execute: $(STAMP)
+	RNNBOOK_PROGRESS=0 $(VENV)/bin/jupyter execute --inplace $(NB)
 
 lab: $(STAMP)
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[book,test,lab]"

@@ -14,6 +14,10 @@ from collections import defaultdict
 
 import pytest
 
+# No progress bars in the kernels nbval starts (they inherit this environment): a bar's
+# text holds timings, which would differ from the committed outputs.
+os.environ["RNNBOOK_PROGRESS"] = "0"
+
 _BUDGET_S = float(os.environ.get("RNNBOOK_CHAPTER_BUDGET_S", "60"))
 _times: dict[str, float] = defaultdict(float)
 

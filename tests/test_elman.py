@@ -92,3 +92,19 @@ def test_fit_with_a_custom_loss_lowers_it():
     assert losses[-1] < 0.01 * losses[0]
     with pytest.raises(TypeError, match="loss_fn must be a callable"):
         rnnbook.train.fit(model, lambda i: (x, y), steps=1, loss_fn="mse")
+
+
+def test_progress_bar_only_when_asked_and_removed_after(capsys, monkeypatch):
+    model = torch.nn.Linear(2, 1)
+    x, y = torch.zeros(4, 2), torch.zeros(4, 1)
+
+    def mse(m, x, y):
+        return ((m(x) - y) ** 2).mean()
+
+    rnnbook.train.fit(model, lambda i: (x, y), steps=3, loss_fn=mse, progress=True)
+    err = capsys.readouterr().err
+    assert "0/3" in err and err.endswith("\r")  # drawn, then erased (leave=False)
+    rnnbook.train.fit(model, lambda i: (x, y), steps=3, loss_fn=mse, progress=False)
+    assert capsys.readouterr().err == ""
+    monkeypatch.setenv("RNNBOOK_PROGRESS", "0")
+    assert rnnbook.train.show_progress() is False

@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
+import os
 import random
+import sys
 from collections.abc import Callable
 
 import numpy as np
 import torch
 from torch import Tensor, nn
+from tqdm import tqdm
 
 from ._validate import check_int
 from .data import IGNORE_INDEX
 
-__all__ = ["seed_everything", "scores_of", "sequence_loss", "accuracy", "fit"]
+__all__ = ["seed_everything", "scores_of", "sequence_loss", "accuracy", "fit", "show_progress"]
+
+#: Set this environment variable to ``0`` to hide progress bars (the test run and the
+#: notebook re-execution do, so no bar reaches nbval's comparison or the built pages).
+PROGRESS_ENV = "RNNBOOK_PROGRESS"
+
+
+def show_progress() -> bool:
+    """Whether training loops draw a progress bar: inside a Jupyter kernel (where a reader
+    watches), unless the environment variable ``RNNBOOK_PROGRESS`` is ``0``."""
+    if os.environ.get(PROGRESS_ENV, "1") == "0":
+        return False
+    return "ipykernel" in sys.modules
 
 
 def seed_everything(seed: int) -> torch.Generator:
@@ -68,12 +83,15 @@ def fit(
     lr: float = 1e-2,
     clip: float | None = 1.0,
     loss_fn: Callable[[nn.Module, Tensor, Tensor], Tensor] | None = None,
+    progress: bool | None = None,
 ) -> list[float]:
     """Train ``model`` with Adam on ``steps`` batches; return the loss of each step.
 
     ``batches(i)`` returns the ``(x, y)`` of step ``i``. The loss is
     ``loss_fn(model, x, y)``, by default :func:`sequence_loss` of the model's scores
     (``scores_of(model, x)``). Gradients are clipped to norm ``clip`` (none if ``None``).
+    ``progress`` draws a tqdm bar on stderr (default: :func:`show_progress`); it is
+    removed when training ends.
     """
     check_int("steps", steps, minimum=1)
     if not callable(batches):
@@ -83,6 +101,7 @@ def fit(
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     losses = []
     model.train()
+    bar = tqdm(total=steps, leave=False, file=sys.stderr, disable=not (show_progress() if progress is None else progress))
     for i in range(steps):
         x, y = batches(i)
         loss = sequence_loss(scores_of(model, x), y) if loss_fn is None else loss_fn(model, x, y)
@@ -92,5 +111,9 @@ def fit(
             nn.utils.clip_grad_norm_(model.parameters(), clip)
         optimizer.step()
         losses.append(loss.item())
+        bar.update()
+        if i % 25 == 0:
+            bar.set_postfix(loss=f"{losses[-1]:.3f}", refresh=False)
+    bar.close()
     model.eval()
     return losses
