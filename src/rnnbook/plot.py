@@ -146,8 +146,8 @@ def block_mask(mask, periods, *, ax: Axes | None = None) -> Axes:
     ticks = [i * k + (k - 1) / 2 for i in range(len(periods))]
     ax.set_xticks(ticks, [f"T={p}" for p in periods], rotation=90, fontsize=8)
     ax.set_yticks(ticks, [f"T={p}" for p in periods], fontsize=8)
-    ax.set_xlabel("sending module (h_{t-1})")
-    ax.set_ylabel("receiving module (h_t)")
+    ax.set_xlabel("sending module ($h_{t-1}$)")
+    ax.set_ylabel("receiving module ($h_t$)")
     return ax
 
 
