@@ -11,7 +11,7 @@ from torch import Tensor
 
 from ._validate import check_int
 
-__all__ = ["IGNORE_INDEX", "one_hot", "echo_task"]
+__all__ = ["IGNORE_INDEX", "one_hot", "echo_task", "sum_of_sines", "adding_task"]
 
 #: Target value meaning "no target at this step" (the default ``ignore_index`` of torch's cross entropy).
 IGNORE_INDEX = -100
@@ -69,3 +69,43 @@ def echo_task(
     y = torch.full_like(symbols, IGNORE_INDEX)
     y[delay:] = symbols[:-delay]
     return one_hot(symbols, num_symbols, dtype), y
+
+
+def sum_of_sines(steps: int, periods: tuple[int, ...] = (8, 32, 80, 160), *,
+                 dtype: torch.dtype = torch.float32) -> tuple[Tensor, Tensor]:
+    r"""A sequence-generation target after Koutník et al. (2014): from a constant input,
+    produce ``y_t = (1/m) sum_k sin(2 pi t / P_k)`` for ``t = 0, ..., steps - 1``.
+
+    Returns ``x`` (steps, 1, 1), all ones, and ``y`` (steps, 1, 1). Deterministic.
+    """
+    check_int("steps", steps, minimum=1)
+    if not isinstance(periods, tuple) or not periods or not all(
+            isinstance(p, int) and not isinstance(p, bool) and p >= 1 for p in periods):
+        raise ValueError(f"periods must be a non-empty tuple of positive ints, got {periods!r}")
+    t = torch.arange(steps, dtype=torch.float64)
+    y = sum(torch.sin(2 * torch.pi * t / p) for p in periods) / len(periods)
+    return torch.ones(steps, 1, 1, dtype=dtype), y.to(dtype)[:, None, None]
+
+
+def adding_task(batch: int, steps: int, *, generator: torch.Generator,
+                dtype: torch.dtype = torch.float32) -> tuple[Tensor, Tensor]:
+    r"""The adding problem: values ``U[0, 1]`` and one marker in each half of the sequence;
+    the target is the sum of the two marked values.
+
+    Returns ``x`` (steps, batch, 2), channel 0 the values and channel 1 the markers, and
+    ``y`` (batch, 1). Predicting the mean (1) scores an MSE of 1/6 (the variance of the
+    sum of two independent ``U[0, 1]``).
+    """
+    _check_generator(generator)
+    check_int("batch", batch, minimum=1)
+    check_int("steps", steps, minimum=2)
+    values = torch.rand(steps, batch, generator=generator, dtype=torch.float64)
+    half = steps // 2
+    first = torch.randint(half, (batch,), generator=generator)
+    second = torch.randint(half, steps, (batch,), generator=generator)
+    markers = torch.zeros(steps, batch, dtype=torch.float64)
+    cols = torch.arange(batch)
+    markers[first, cols] = 1.0
+    markers[second, cols] = 1.0
+    y = (values[first, cols] + values[second, cols])[:, None]
+    return torch.stack([values, markers], dim=-1).to(dtype), y.to(dtype)

@@ -16,7 +16,7 @@ from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
 from ._validate import check_int
 
-__all__ = ["COLORS", "Diagram", "unrolled_rnn", "curves"]
+__all__ = ["COLORS", "Diagram", "unrolled_rnn", "curves", "block_mask", "loglog"]
 
 #: The book's colours for inputs, hidden states, outputs and recurrent edges.
 COLORS = {"x": "#4C72B0", "h": "#DD8452", "o": "#55A868", "recurrent": "#C44E52", "text": "#222222"}
@@ -122,6 +122,51 @@ def curves(series: dict[str, list[float]], *, ax: Axes | None = None, xlabel: st
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
+    ax.legend(frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    return ax
+
+
+def block_mask(mask, periods, *, ax: Axes | None = None) -> Axes:
+    """Draw a 0/1 connection mask (rows receive, columns send) with module boundaries and periods."""
+    import numpy as np
+
+    m = np.asarray(mask, dtype=float)
+    if m.ndim != 2 or m.shape[0] != m.shape[1]:
+        raise ValueError(f"mask must be a square 2-D array, got shape {m.shape}")
+    if len(periods) == 0 or m.shape[0] % len(periods) != 0:
+        raise ValueError(f"periods must split the mask's {m.shape[0]} rows evenly, got {list(periods)}")
+    k = m.shape[0] // len(periods)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4.2, 4.2))
+    ax.imshow(m, cmap="Greys", vmin=0, vmax=1.6, interpolation="nearest")
+    for i in range(1, len(periods)):
+        ax.axhline(i * k - 0.5, color=COLORS["recurrent"], lw=0.8)
+        ax.axvline(i * k - 0.5, color=COLORS["recurrent"], lw=0.8)
+    ticks = [i * k + (k - 1) / 2 for i in range(len(periods))]
+    ax.set_xticks(ticks, [f"T={p}" for p in periods], rotation=90, fontsize=8)
+    ax.set_yticks(ticks, [f"T={p}" for p in periods], fontsize=8)
+    ax.set_xlabel("sending module ($h_{t-1}$)")
+    ax.set_ylabel("receiving module ($h_t$)")
+    return ax
+
+
+def loglog(x: list[float], series: dict[str, list[float]], *, ax: Axes | None = None,
+           xlabel: str = "", ylabel: str = "") -> Axes:
+    """Plot named series against ``x`` on log-log axes, with markers (e.g. time against length)."""
+    if not isinstance(series, dict) or not series:
+        raise TypeError("series must be a non-empty dict mapping a name to a list of values")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.4, 3.8))
+    for name, values in series.items():
+        if len(values) != len(x):
+            raise ValueError(f"series {name!r} has {len(values)} values but x has {len(x)}")
+        ax.plot(x, values, marker="o", label=name, lw=1.6)
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3, which="both")
     ax.legend(frameon=False)
     ax.spines[["top", "right"]].set_visible(False)
     return ax

@@ -1,0 +1,432 @@
+"""The variants of chapter 6: each against a plain, literal loop of its paper's equations
+(written here, independently of the package), gradcheck, and the invariants the chapter uses."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pytest
+import torch
+
+import rnnbook
+from rnnbook.scan import linear_recurrence_loop, linear_scan
+
+F64 = torch.float64
+TOL = 1e-12
+sig = torch.sigmoid
+
+
+def rand(*shape, lo=-1.0, hi=1.0):
+    return torch.rand(*shape, dtype=F64) * (hi - lo) + lo
+
+
+# ---------------------------------------------------------------- scan
+def loop_recurrence(a, b, h0):
+    """h_t = a_t h_{t-1} + b_t, scalar by scalar."""
+    T, rest = a.shape[0], a.shape[1:]
+    af, bf, hf = a.reshape(T, -1), b.reshape(T, -1), h0.reshape(-1).clone()
+    out = torch.empty(T, af.shape[1], dtype=a.dtype)
+    for t in range(T):
+        for j in range(af.shape[1]):
+            hf[j] = af[t, j] * hf[j] + bf[t, j]
+            out[t, j] = hf[j]
+    return out.reshape(T, *rest)
+
+
+@pytest.mark.parametrize("T", [1, 2, 5, 8, 33, 100])
+def test_scan_equals_loop_random(T):
+    a, b, h0 = rand(T, 2, 3), rand(T, 2, 3, lo=-3, hi=3), rand(2, 3)
+    ref = loop_recurrence(a, b, h0)
+    assert (linear_scan(a, b, h0) - ref).abs().max() <= TOL
+    assert (linear_recurrence_loop(a, b, h0) - ref).abs().max() <= TOL
+
+
+def test_scan_with_a_near_zero_and_one_and_negative_b():
+    T = 64
+    a = torch.rand(T, 4, dtype=F64)
+    a[::3] = 1e-12        # near 0: the past is almost wiped
+    a[1::3] = 1 - 1e-12   # near 1: the past is almost kept
+    a[5] = 0.0            # exactly 0
+    a[7] = 1.0            # exactly 1
+    b = rand(T, 4, lo=-2, hi=2)
+    assert (b < 0).any()
+    h0 = rand(4)
+    assert (linear_scan(a, b, h0) - loop_recurrence(a, b, h0)).abs().max() <= TOL
+
+
+def test_scan_zero_initial_state_by_default():
+    a, b = rand(9, 3), rand(9, 3)
+    assert (linear_scan(a, b) - loop_recurrence(a, b, torch.zeros(3, dtype=F64))).abs().max() <= TOL
+
+
+def test_scan_gradcheck():
+    a, b, h0 = (rand(11, 2).requires_grad_(), rand(11, 2).requires_grad_(), rand(2).requires_grad_())
+    assert torch.autograd.gradcheck(linear_scan, (a, b, h0))
+
+
+def test_scan_gradient_equals_loop_gradient():
+    a, b, h0 = rand(40, 3), rand(40, 3), rand(3)
+    w = rand(40, 3)
+    grads = []
+    for f in (linear_scan, linear_recurrence_loop):
+        leaves = [t.clone().requires_grad_() for t in (a, b, h0)]
+        (f(*leaves) * w).sum().backward()
+        grads.append([leaf.grad for leaf in leaves])
+    for g1, g2 in zip(*grads, strict=True):
+        assert (g1 - g2).abs().max() <= TOL
+
+
+def test_scan_rejects_mismatched_shapes():
+    with pytest.raises(ValueError, match=re.escape("a and b must have the same shape, got (4, 2) and (4, 3)")):
+        linear_scan(rand(4, 2), rand(4, 3))
+
+
+def test_scan_rejects_bad_h0():
+    with pytest.raises(ValueError, match=re.escape("h0 must have shape (2,) (a's shape without the time dimension), got (3,)")):
+        linear_scan(rand(4, 2), rand(4, 2), rand(3))
+
+
+# ---------------------------------------------------------------- Clockwork RNN
+def clockwork_loop(cw, xs, h0):
+    """Koutník et al. 2014, module by module: module i fires when t mod T_i == 0 (t from 0)
+    and then reads every module j with T_j >= T_i."""
+    k, periods = cw.module_size, cw.periods
+    W_I, W_H, b = cw.weight_ih, cw.weight_hh, cw.bias
+    h = h0.clone()
+    out = []
+    for t in range(xs.shape[0]):
+        new = h.clone()
+        for i, T_i in enumerate(periods):
+            if t % T_i != 0:
+                continue                               # inactive: keeps its state
+            rows = slice(i * k, (i + 1) * k)
+            pre = W_I[rows] @ xs[t] + b[rows]
+            for j, T_j in enumerate(periods):
+                if T_j >= T_i:                         # slower (or equal) -> faster only
+                    pre = pre + W_H[rows, j * k:(j + 1) * k] @ h[j * k:(j + 1) * k]
+            new[rows] = torch.tanh(pre)
+        h = new
+        out.append(h)
+    return torch.stack(out)
+
+
+@pytest.mark.parametrize("periods", [None, (1, 3, 5), (2, 1, 4)])
+def test_clockwork_matches_literal_loop(periods):
+    cw = rnnbook.ClockworkRNN(2, 6 if periods else 8, periods=periods, dtype=F64)
+    xs, h0 = rand(13, 2), rand(cw.hidden_size)
+    out, h_n = cw(xs, h0[None])
+    ref = clockwork_loop(cw, xs, h0)
+    assert (out - ref).abs().max() <= TOL
+    assert (h_n[0] - ref[-1]).abs().max() <= TOL
+
+
+def test_clockwork_layouts_agree():
+    cw = rnnbook.ClockworkRNN(2, 8, batch_first=True, dtype=F64)
+    x = rand(3, 7, 2)                                  # (N, L, H_in)
+    out, h_n = cw(x)
+    assert out.shape == (3, 7, 8) and h_n.shape == (1, 3, 8)
+    for n in range(3):
+        o1, h1 = cw(x[n])                              # unbatched (L, H_in)
+        assert (o1 - out[n]).abs().max() <= TOL and (h1 - h_n[:, n]).abs().max() <= TOL
+
+
+def test_clockwork_inactive_module_keeps_state():
+    cw = rnnbook.ClockworkRNN(1, 4, periods=(1, 4), dtype=F64)
+    out, _ = cw(rand(9, 1))
+    slow = out[:, 2:]
+    for t in range(1, 9):
+        same = (slow[t] == slow[t - 1]).all().item()
+        assert same == (t % 4 != 0)
+
+
+def test_clockwork_gradcheck():
+    cw = rnnbook.ClockworkRNN(2, 4, periods=(1, 2), dtype=F64)
+    x = rand(6, 1, 2).requires_grad_()
+    assert torch.autograd.gradcheck(lambda x, w: torch.func.functional_call(
+        cw, {"weight_ih": w}, (x,))[0], (x, cw.weight_ih.detach().clone().requires_grad_()))
+
+
+@pytest.mark.parametrize("opt", ["sgd", "adam", "adamw"])
+def test_clockwork_mask_invariant_after_optimiser_step(opt):
+    cw = rnnbook.ClockworkRNN(3, 12, num_modules=3, dtype=F64)
+    forbidden = cw.mask == 0
+    assert forbidden.any() and (cw.weight_hh[forbidden] == 0).all()
+    make = {"sgd": lambda p: torch.optim.SGD(p, lr=0.5, momentum=0.9, weight_decay=0.1),
+            "adam": lambda p: torch.optim.Adam(p, lr=0.1),
+            "adamw": lambda p: torch.optim.AdamW(p, lr=0.1, weight_decay=0.1)}[opt]
+    optimizer = make(cw.parameters())
+    before = cw.weight_hh.detach().clone()
+    for _ in range(3):
+        out, _ = cw(rand(10, 2, 3))
+        optimizer.zero_grad()
+        out.square().sum().backward()
+        assert (cw.weight_hh.grad[forbidden] == 0).all()
+        optimizer.step()
+    assert (cw.weight_hh[forbidden] == 0).all()
+    assert (cw.weight_hh[~forbidden] != before[~forbidden]).any()   # the allowed blocks did learn
+
+
+def test_clockwork_free_parameters():
+    cw = rnnbook.ClockworkRNN(1, 64, num_modules=8)
+    assert cw.num_free_parameters() == 64 + 36 * 64 + 64
+
+
+# ---------------------------------------------------------------- SRU
+def sru_loop(sru, xs, c0):
+    """Lei et al. 2018, one layer, step by step (version 2017: no v ⊙ c terms)."""
+    H = sru.hidden_size
+    hs_layers = xs
+    finals = []
+    for layer in range(sru.num_layers):
+        Wall = getattr(sru, f"weight_l{layer}")
+        W, W_f, W_r = Wall[:H], Wall[H:2 * H], Wall[2 * H:3 * H]
+        b = getattr(sru, f"bias_l{layer}")
+        b_f, b_r = b[:H], b[H:]
+        if sru.version == "2018":
+            v = getattr(sru, f"weight_c_l{layer}")
+            v_f, v_r = v[:H], v[H:]
+        else:
+            v_f = v_r = torch.zeros(H, dtype=F64)
+        alpha = math.sqrt(1 + 2 * math.exp(sru.highway_bias)) if sru.rescale else 1.0
+        c = c0[layer].clone()
+        hs = []
+        for x in hs_layers:
+            f = sig(W_f @ x + v_f * c + b_f)
+            r = sig(W_r @ x + v_r * c + b_r)
+            c = f * c + (1 - f) * (W @ x)
+            highway = Wall[3 * H:] @ x if Wall.shape[0] == 4 * H else alpha * x
+            hs.append(r * c + (1 - r) * highway)
+        hs_layers = torch.stack(hs)
+        finals.append(c)
+    return hs_layers, torch.stack(finals)
+
+
+@pytest.mark.parametrize("version", ["2018", "2017"])
+@pytest.mark.parametrize("rescale", [True, False])
+def test_sru_matches_literal_loop(version, rescale):
+    sru = rnnbook.SRU(3, 5, num_layers=2, version=version, rescale=rescale, highway_bias=-1.0, dtype=F64)
+    with torch.no_grad():
+        for p in sru.parameters():
+            p.add_(rand(*p.shape) * 0.3)               # bias and v away from their init
+    xs, c0 = rand(9, 3), rand(2, 5)
+    out, c_n = sru(xs, c0)
+    ref, ref_c = sru_loop(sru, xs, c0)
+    assert getattr(sru, "weight_l0").shape == (4 * 5, 3) and sru.weight_l1.shape == (3 * 5, 5)
+    assert (out - ref).abs().max() <= TOL and (c_n - ref_c).abs().max() <= TOL
+
+
+def test_sru_batch_first_and_batch():
+    sru = rnnbook.SRU(4, 4, batch_first=True, dtype=F64)
+    x = rand(2, 6, 4)
+    out, c_n = sru(x)
+    for n in range(2):
+        o1, c1 = sru(x[n])
+        assert (o1 - out[n]).abs().max() <= TOL and (c1 - c_n[:, n]).abs().max() <= TOL
+
+
+@pytest.mark.parametrize("version", ["2018", "2017"])
+def test_sru_gradcheck(version):
+    sru = rnnbook.SRU(2, 3, version=version, dtype=F64)
+    x, c0 = rand(5, 1, 2).requires_grad_(), rand(1, 1, 3).requires_grad_()
+    assert torch.autograd.gradcheck(lambda x, c0: sru(x, c0), (x, c0))
+
+
+def test_sru_alpha_value():
+    assert rnnbook.SRU(2, 2).alpha == pytest.approx(math.sqrt(3), abs=1e-15)
+    assert rnnbook.SRU(2, 2, rescale=False).alpha == 1.0
+
+
+# ---------------------------------------------------------------- QRNN
+def qrnn_loop(q, xs, c0):
+    """Bradbury et al. 2017, step by step; the window of step t is x_{t-k+1..t} (zeros before 0)."""
+    H, k = q.hidden_size, q.window
+    seq = xs
+    finals = []
+    for layer in range(q.num_layers):
+        W, b = getattr(q, f"weight_l{layer}"), getattr(q, f"bias_l{layer}")
+        names = {"f": "zf", "fo": "zfo", "ifo": "zfoi"}[q.pooling]
+        c = c0[layer].clone()
+        hs = []
+        for t in range(seq.shape[0]):
+            pre = b.clone()
+            for j in range(k):
+                s = t - k + 1 + j
+                if s >= 0:
+                    pre = pre + W[:, :, j] @ seq[s]
+            g = {n: pre[i * H:(i + 1) * H] for i, n in enumerate(names)}
+            z, f = torch.tanh(g["z"]), sig(g["f"])
+            if q.pooling == "ifo":
+                c = f * c + sig(g["i"]) * z
+            else:
+                c = f * c + (1 - f) * z
+            hs.append(c if q.pooling == "f" else sig(g["o"]) * c)
+        seq = torch.stack(hs)
+        finals.append(c)
+    return seq, torch.stack(finals)
+
+
+@pytest.mark.parametrize("pooling", ["f", "fo", "ifo"])
+@pytest.mark.parametrize("window", [1, 2, 3])
+def test_qrnn_matches_literal_loop(pooling, window):
+    q = rnnbook.QRNN(3, 4, num_layers=2, window=window, pooling=pooling, dtype=F64)
+    xs, c0 = rand(7, 3), rand(2, 4)
+    out, c_n = q(xs, c0)
+    ref, ref_c = qrnn_loop(q, xs, c0)
+    assert (out - ref).abs().max() <= TOL and (c_n - ref_c).abs().max() <= TOL
+
+
+def test_qrnn_is_causal():
+    q = rnnbook.QRNN(2, 5, num_layers=2, window=3, pooling="ifo", dtype=F64)
+    x = rand(12, 3, 2)
+    out, _ = q(x)
+    for s in (1, 5, 11):
+        x2 = x.clone()
+        x2[s:] = rand(12 - s, 3, 2) * 10
+        out2, _ = q(x2)
+        assert (out2[:s] == out[:s]).all()            # the past does not see the future
+        assert (out2[s] != out[s]).any()              # and step s does see its input
+
+
+def test_qrnn_gradcheck():
+    q = rnnbook.QRNN(2, 3, window=2, pooling="ifo", dtype=F64)
+    x, c0 = rand(5, 1, 2).requires_grad_(), rand(1, 1, 3).requires_grad_()
+    assert torch.autograd.gradcheck(lambda x, c0: q(x, c0), (x, c0))
+
+
+def test_qrnn_batch_first_and_batch():
+    q = rnnbook.QRNN(2, 3, batch_first=True, dtype=F64)
+    x = rand(2, 6, 2)
+    out, c_n = q(x)
+    for n in range(2):
+        o1, c1 = q(x[n])
+        assert (o1 - out[n]).abs().max() <= TOL and (c1 - c_n[:, n]).abs().max() <= TOL
+
+
+# ---------------------------------------------------------------- minGRU / minLSTM
+def min_loop(m, xs, h0, kind):
+    H = m.hidden_size
+    W, b = m.weight_ih, m.bias_ih
+    h, out = h0.clone(), []
+    for x in xs:
+        pre = W @ x + b
+        if kind == "gru":
+            z, h_tilde = sig(pre[:H]), pre[H:]
+            h = (1 - z) * h + z * h_tilde
+        else:
+            f, i, h_tilde = sig(pre[:H]), sig(pre[H:2 * H]), pre[2 * H:]
+            h = f / (f + i) * h + i / (f + i) * h_tilde
+        out.append(h)
+    return torch.stack(out)
+
+
+@pytest.mark.parametrize("cls,kind", [(rnnbook.MinGRU, "gru"), (rnnbook.MinLSTM, "lstm")])
+@pytest.mark.parametrize("parallel", [True, False])
+def test_min_rnns_match_literal_loop(cls, kind, parallel):
+    m = cls(3, 4, parallel=parallel, dtype=F64)
+    xs, h0 = rand(20, 3), rand(4)
+    out, h_n = m(xs, h0[None])
+    ref = min_loop(m, xs, h0, kind)
+    assert (out - ref).abs().max() <= TOL and (h_n[0] - ref[-1]).abs().max() <= TOL
+
+
+@pytest.mark.parametrize("cls", [rnnbook.MinGRU, rnnbook.MinLSTM])
+def test_min_rnns_gradcheck(cls):
+    m = cls(2, 3, dtype=F64)
+    x, h0 = rand(6, 1, 2).requires_grad_(), rand(1, 1, 3).requires_grad_()
+    assert torch.autograd.gradcheck(lambda x, h0: m(x, h0), (x, h0))
+
+
+# ---------------------------------------------------------------- the notes' first version
+def first_version_loop(cell, xs):
+    H = cell.hidden_size
+    h = c = a = torch.zeros(H, dtype=F64)
+    out = []
+    for x in xs:
+        h_new = torch.tanh(cell.W_h @ torch.cat([h, x]) + cell.b_h)
+        g_u = sig(cell.W_u @ torch.cat([a, x]) + cell.b_u)
+        g_f = sig(cell.W_f @ torch.cat([a, x]) + cell.b_f)
+        g_o = sig(cell.W_o @ torch.cat([a, x]) + cell.b_o)
+        c = g_f * c + g_u * h_new
+        a = g_o * torch.tanh(c)
+        h = h_new
+        out.append(a)
+    return torch.stack(out), (h, c, a)
+
+
+def test_first_version_matches_literal_loop():
+    layer = rnnbook.NotesFirstVersion(3, 4, dtype=F64)
+    xs = rand(8, 3)
+    out, (h_n, c_n, a_n) = layer(xs)
+    ref, (h, c, a) = first_version_loop(layer.cell, xs)
+    assert (out - ref).abs().max() <= TOL
+    for u, v in ((h_n, h), (c_n, c), (a_n, a)):
+        assert (u[0] - v).abs().max() <= TOL
+
+
+def test_first_version_batched_with_state():
+    layer = rnnbook.NotesFirstVersion(2, 3, batch_first=True, dtype=F64)
+    x = rand(2, 5, 2)
+    hx = tuple(rand(1, 2, 3) for _ in range(3))
+    out, finals = layer(x, hx)
+    for n in range(2):
+        o1, f1 = layer(x[n], tuple(s[:, n] for s in hx))
+        assert (o1 - out[n]).abs().max() <= TOL
+        assert all((u - v[:, n]).abs().max() <= TOL for u, v in zip(f1, finals, strict=True))
+
+
+def test_first_version_gradcheck():
+    cell = rnnbook.NotesFirstVersionCell(2, 3, dtype=F64)
+    x = rand(4, 2).requires_grad_()
+    state = tuple(rand(4, 3).requires_grad_() for _ in range(3))
+    assert torch.autograd.gradcheck(lambda x, h, c, a: cell(x, (h, c, a)), (x, *state))
+
+
+# ---------------------------------------------------------------- bad input, one test each
+def test_periods_must_be_positive_ints():
+    with pytest.raises(ValueError, match=re.escape("periods must contain only positive ints, got [1, 0, 4]")):
+        rnnbook.ClockworkRNN(1, 6, periods=[1, 0, 4])
+
+
+def test_periods_must_be_ints_not_floats():
+    with pytest.raises(ValueError, match=re.escape("periods must contain only positive ints, got [1, 2.5]")):
+        rnnbook.ClockworkRNN(1, 6, periods=[1, 2.5])
+
+
+def test_hidden_size_divisible_by_modules():
+    with pytest.raises(ValueError, match=re.escape(
+            "hidden_size must be divisible by the number of modules (4), got hidden_size=10")):
+        rnnbook.ClockworkRNN(1, 10, num_modules=4)
+
+
+def test_num_modules_must_match_periods():
+    with pytest.raises(ValueError, match=re.escape(
+            "num_modules (3) must equal the number of periods, got 2 periods [1, 2]")):
+        rnnbook.ClockworkRNN(1, 6, num_modules=3, periods=(1, 2))
+
+
+def test_window_at_least_one():
+    with pytest.raises(ValueError, match=re.escape("window must be >= 1, got 0")):
+        rnnbook.QRNN(2, 3, window=0)
+
+
+def test_unknown_pooling():
+    with pytest.raises(ValueError, match=re.escape("pooling must be one of 'f', 'fo', 'ifo'; got 'io'")):
+        rnnbook.QRNN(2, 3, pooling="io")
+
+
+def test_unknown_sru_version():
+    with pytest.raises(ValueError, match=re.escape("version must be one of '2018', '2017'; got '2019'")):
+        rnnbook.SRU(2, 3, version="2019")
+
+
+def test_variant_input_feature_size():
+    with pytest.raises(ValueError, match=re.escape(
+            "input must have 2 features (input_size) in its last dimension, got shape (5, 3)")):
+        rnnbook.QRNN(2, 3, dtype=F64)(rand(5, 3))
+
+
+def test_variant_state_shape():
+    with pytest.raises(ValueError, match=re.escape(
+            "c0 must have shape (1, 2, 3) = (num_layers, batch, hidden_size), got (1, 3, 3)")):
+        rnnbook.SRU(2, 3, dtype=F64)(rand(4, 2, 2), rand(1, 3, 3))
