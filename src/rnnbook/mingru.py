@@ -71,6 +71,10 @@ class MinGRU(_MinBase):
     r"""minGRU; forward ``(input, hx=None) -> (output, h_n)`` in the package's layout.
 
     Parameters: ``weight_ih`` (2 H, H_in) = ``[W_z; W_h]``, ``bias_ih`` (2 H) = ``[b_z; b_h]``.
+
+    Shapes: ``input`` (L, N, H_in), (N, L, H_in) with ``batch_first``, or unbatched (L, H_in);
+    ``hx`` (1, N, H) or unbatched (1, H), zeros when omitted; returns ``output`` (L, N, H) and
+    ``h_n`` (1, N, H), in the input's layout.
     """
 
     _num_gates = 2
@@ -86,6 +90,10 @@ class MinLSTM(_MinBase):
     r"""minLSTM; forward ``(input, hx=None) -> (output, h_n)`` in the package's layout.
 
     Parameters: ``weight_ih`` (3 H, H_in) = ``[W_f; W_i; W_h]``, ``bias_ih`` (3 H).
+
+    Shapes: ``input`` (L, N, H_in), (N, L, H_in) with ``batch_first``, or unbatched (L, H_in);
+    ``hx`` (1, N, H) or unbatched (1, H), zeros when omitted; returns ``output`` (L, N, H) and
+    ``h_n`` (1, N, H), in the input's layout.
     """
 
     _num_gates = 3
