@@ -415,3 +415,12 @@ def test_rejects_end_token_outside_the_vocabulary():
     with pytest.raises(ValueError, match=re.escape(f"end_token must be a token id in [0, {V - 1}], got {V}")):
         NToM(Encoder(rnnbook.RNN(E, H), vocab_size=V, embedding_dim=E),
              Decoder(rnnbook.RNN(E, H), V, embedding_dim=E), start_token=0, end_token=V)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_run_layer_without_state_gives_the_same_outputs(name):
+    layer = LAYERS[name](3)
+    x = torch.randn(STEPS, len(LENGTHS), 3, dtype=F64)
+    out, state = run_layer(layer, x, torch.tensor(LENGTHS))
+    fast, none = run_layer(layer, x, torch.tensor(LENGTHS), need_state=False)
+    assert none is None and (out - fast).abs().max() <= TOL

@@ -220,8 +220,9 @@ def _out_size(layer: nn.Module) -> int:
 
 
 def run_layer(
-    layer: nn.Module, x: Tensor, lengths: Tensor | None = None, hx: State | None = None
-) -> tuple[Tensor, State]:
+    layer: nn.Module, x: Tensor, lengths: Tensor | None = None, hx: State | None = None,
+    need_state: bool = True,
+) -> tuple[Tensor, State | None]:
     """Run a recurrent ``layer`` over a padded, time-major batch ``x`` (L, N, H_in).
 
     Returns ``output`` (L, N, D*H) with zeros at padded steps, and the final state
@@ -233,7 +234,9 @@ def run_layer(
               \\text{ else } s^{(n)}
 
     A unidirectional layer's output at step ``t`` depends only on steps ``<= t``, so
-    the outputs before each sequence's end are what running it alone gives.
+    the outputs before each sequence's end are what running it alone gives. With
+    ``need_state=False`` the layer is called once and the state returned is None (the
+    outputs are the same; only the final state needs the stretches).
     """
     steps = x.shape[0]
     if lengths is None or bool((lengths == steps).all()):
@@ -244,6 +247,10 @@ def run_layer(
             "would start in the padding; pass sequences of equal length (no padding) or use "
             "a unidirectional layer"
         )
+    mask = length_mask(lengths, steps, x.device).unsqueeze(-1)
+    if not need_state:
+        output, _ = _call(layer, x, hx)
+        return output.masked_fill(~mask, 0.0), None
     bounds = sorted(set(lengths.tolist()))
     if bounds[-1] != steps:
         bounds.append(steps)  # every sequence is shorter than the padded input: run the rest too
@@ -258,7 +265,6 @@ def run_layer(
         outs.append(out)
         start = stop
     output = torch.cat(outs)
-    mask = length_mask(lengths, steps, x.device).unsqueeze(-1)
     return output.masked_fill(~mask, 0.0), state
 
 
@@ -366,7 +372,8 @@ class _SequenceReader(nn.Module):
     def _param_dtype(self) -> torch.dtype:
         return next(self.layer.parameters()).dtype
 
-    def read(self, x: Tensor, lengths: object, hx: State | None) -> tuple[Tensor, State, Tensor | None]:
+    def read(self, x: Tensor, lengths: object, hx: State | None,
+             need_state: bool = True) -> tuple[Tensor, State | None, Tensor | None]:
         if self.input is None:
             x = check_tensor("input", x, ndims=(3,), dtype=self._param_dtype())
             if x.shape[-1] != self.layer.input_size:
@@ -384,7 +391,7 @@ class _SequenceReader(nn.Module):
         mask = None if lens is None else length_mask(lens, steps, x.device)
         if self.input is not None:
             x = self.input(x, mask)
-        out, state = run_layer(self.layer, x, lens, hx)
+        out, state = run_layer(self.layer, x, lens, hx, need_state)
         return out, state, lens
 
 
@@ -446,9 +453,15 @@ class NToOne(_SequenceReader):
 
     def final_features(self, x: Tensor, lengths: object = None, hx: State | None = None) -> Tensor:
         """h_ell: (N, D*H), the last layer's final state(s)."""
+        d = _directions(self.layer)
+        if d == 1:
+            # unidirectional: h_ell is the output at step ell - 1 (one layer call)
+            out, _, lens = self.read(x, lengths, hx, need_state=False)
+            if lens is None:
+                return out[-1]
+            return out[lens.to(out.device) - 1, torch.arange(out.shape[1], device=out.device)]
         _, state, _ = self.read(x, lengths, hx)
         h = _hidden(state)
-        d = _directions(self.layer)
         return torch.cat(list(h[-d:]), dim=-1)
 
     def forward(self, x: Tensor, lengths: object = None, hx: State | None = None) -> Tensor:
