@@ -424,3 +424,16 @@ def test_run_layer_without_state_gives_the_same_outputs(name):
     out, state = run_layer(layer, x, torch.tensor(LENGTHS))
     fast, none = run_layer(layer, x, torch.tensor(LENGTHS), need_state=False)
     assert none is None and (out - fast).abs().max() <= TOL
+
+
+def test_select_state_reorders_lstm_states_along_the_batch():
+    from rnnbook.structures import select_state
+
+    h, c = torch.randn(2, 3, 4), torch.randn(2, 3, 4)
+    picked = select_state((h, c), torch.tensor([2, 2, 0]))
+    assert torch.equal(picked[0], h[:, [2, 2, 0]]) and torch.equal(picked[1], c[:, [2, 2, 0]])
+
+
+def test_n_to_m_by_name_points_to_its_parts():
+    with pytest.raises(ValueError, match=re.escape("structure 'n_to_m' is built from its parts: NToM(Encoder(")):
+        make_structure("n_to_m", rnnbook.RNN(3, 4), 2)

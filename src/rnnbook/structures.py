@@ -64,6 +64,8 @@ __all__ = [
     "length_mask",
     "masked_cross_entropy",
     "run_layer",
+    "map_state",
+    "select_state",
     "TokenInput",
     "NToN",
     "NToOne",
@@ -187,8 +189,15 @@ def _check_temperature(temperature: object) -> float | None:
 
 
 # -- running a layer on a padded batch ---------------------------------------------------
-def _map_state(fn: Callable[[Tensor], Tensor], state: State) -> State:
+def map_state(fn: Callable[[Tensor], Tensor], state: State) -> State:
+    """Apply ``fn`` to a state: to the tensor, or to each tensor of a tuple (LSTM's (h, c))."""
     return tuple(fn(s) for s in state) if isinstance(state, tuple) else fn(state)
+
+
+def select_state(state: State, index: Tensor) -> State:
+    """Pick sequences of a batched state ``(rows, N, H)`` by ``index`` along the batch
+    dimension (e.g. to reorder beams in beam search)."""
+    return map_state(lambda s: s.index_select(1, index), state)
 
 
 def _zip_state(fn: Callable[[Tensor, Tensor], Tensor], a: State, b: State) -> State:
@@ -258,7 +267,7 @@ def run_layer(
     for stop in bounds:
         out, new = _call(layer, x[start:stop], state)
         if state is None:
-            state = _map_state(torch.zeros_like, new)
+            state = map_state(torch.zeros_like, new)
         # sequences still running at `stop` take the new state; those that ended keep theirs
         active = (lengths >= stop).to(x.device).view(1, -1, 1)
         state = _zip_state(lambda n, o: torch.where(active, n, o), new, state)
@@ -815,6 +824,11 @@ def make_structure(name: str, layer: nn.Module | str, *args, layer_kwargs: dict 
     (a module, or a layer name for :func:`make_layer` with ``layer_kwargs`` holding
     ``input_size``, ``hidden_size`` and any other constructor argument). N to M is built
     from its parts: ``NToM(Encoder(...), Decoder(...), ...)``."""
+    if name == "n_to_m":
+        raise ValueError(
+            "structure 'n_to_m' is built from its parts: NToM(Encoder(layer, ...), "
+            "Decoder(layer, vocab_size, ...), start_token=..., end_token=...)"
+        )
     check_choice("structure", name, tuple(STRUCTURES))
     if isinstance(layer, str):
         kw = dict(layer_kwargs or {})
