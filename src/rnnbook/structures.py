@@ -11,7 +11,9 @@ torch's recurrent-layer contract,
 
 where ``state`` is a tensor ``(D*num_layers, N, H)`` (``rnnbook.RNN``,
 ``torch.nn.RNN``/``GRU``) or a tuple of them (``torch.nn.LSTM``'s ``(h, c)``), and
-``batch_first`` layers are handled. :func:`make_layer` builds one by name.
+``batch_first`` layers are handled. :func:`make_layer` builds one by name. The
+structures themselves are time-major and batched: token ids ``(L, N)`` or vectors
+``(L, N, H_in)``; one sequence is a batch of one, ``x[:, None]``.
 
 In the notes' notation, with :math:`x_t` the input vector of step ``t`` (an embedding
 row :math:`E[w_t]` or a one-hot vector for a token ``w_t``) and ``layer`` one step
