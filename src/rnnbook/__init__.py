@@ -5,18 +5,28 @@ state_dict names, gate order); everything else follows the same shapes and calli
 convention. See the book's chapters for the equations each class implements.
 """
 
-from . import data, plot, train
-from .elman import MLP, ElmanNetwork
-from .rnn import RNN, RNNCell
+from . import data, plot, structures, train
 from .clockwork import ClockworkRNN
+from .elman import MLP, ElmanNetwork
 from .first_version import NotesFirstVersion, NotesFirstVersionCell
 from .mingru import MinGRU, MinLSTM
 from .qrnn import QRNN
 from .readout import Readout
+from .rnn import RNN, RNNCell
 from .scan import linear_recurrence_loop, linear_scan
 from .sru import SRU
+from .structures import Decoder, Encoder, NToM, NToN, NToOne, OneToN
 
-__all__ = ["RNN", "RNNCell", "ElmanNetwork", "MLP", "data", "plot", "train"]
-__all__ += ["ClockworkRNN", "SRU", "QRNN", "MinGRU", "MinLSTM", "NotesFirstVersion",
-            "NotesFirstVersionCell", "Readout", "linear_scan", "linear_recurrence_loop"]
+__all__ = [
+    # modules
+    "data", "plot", "structures", "train",
+    # layers with a PyTorch twin
+    "RNN", "RNNCell",
+    # the notes' networks
+    "ElmanNetwork", "MLP", "NotesFirstVersion", "NotesFirstVersionCell",
+    # structures
+    "NToN", "NToOne", "OneToN", "Encoder", "Decoder", "NToM", "Readout",
+    # other variants and linear recurrences
+    "ClockworkRNN", "SRU", "QRNN", "MinGRU", "MinLSTM", "linear_scan", "linear_recurrence_loop",
+]
 __version__ = "0.1.0"

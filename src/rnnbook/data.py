@@ -11,7 +11,9 @@ from torch import Tensor
 
 from ._validate import check_int
 
-__all__ = ["IGNORE_INDEX", "one_hot", "echo_task", "sum_of_sines", "adding_task"]
+__all__ = ["IGNORE_INDEX", "one_hot", "echo_task", "sum_of_sines", "adding_task", "pad_sequences",
+           "zen_of_python", "CharVocab", "TOY_CATEGORIES", "toy_grammar", "max_task", "count_up_task",
+           "collapse_task"]
 
 #: Target value meaning "no target at this step" (the default ``ignore_index`` of torch's cross entropy).
 IGNORE_INDEX = -100
@@ -109,3 +111,120 @@ def adding_task(batch: int, steps: int, *, generator: torch.Generator,
     markers[second, cols] = 1.0
     y = (values[first, cols] + values[second, cols])[:, None]
     return torch.stack([values, markers], dim=-1).to(dtype), y.to(dtype)
+# -- variable-length sequences, text and small tasks for the structures and embedding chapters
+
+
+def pad_sequences(sequences: list[list[int]], pad: int = 0) -> tuple[Tensor, Tensor]:
+    """Token-id sequences of different lengths to a time-major (L, N) tensor padded with
+    ``pad`` to the longest, and their lengths (N,)."""
+    if not sequences or any(len(s) == 0 for s in sequences):
+        raise ValueError("sequences must be a non-empty list of non-empty sequences")
+    lengths = torch.tensor([len(s) for s in sequences])
+    out = torch.full((int(lengths.max()), len(sequences)), pad, dtype=torch.long)
+    for n, s in enumerate(sequences):
+        out[: len(s), n] = torch.tensor(s, dtype=torch.long)
+    return out, lengths
+
+
+def zen_of_python() -> str:
+    """The Zen of Python, which every Python ships as ``this.s`` (rot13-encoded)."""
+    import codecs
+    import contextlib
+    import io
+
+    with contextlib.redirect_stdout(io.StringIO()):  # importing `this` prints the Zen
+        import this
+    return codecs.decode(this.s, "rot13")
+
+
+class CharVocab:
+    """Characters to ids and back: the sorted distinct characters of ``text``."""
+
+    def __init__(self, text: str):
+        if not isinstance(text, str) or not text:
+            raise TypeError("text must be a non-empty str")
+        self.chars = sorted(set(text))
+        self.index = {c: i for i, c in enumerate(self.chars)}
+
+    def __len__(self) -> int:
+        return len(self.chars)
+
+    def encode(self, text: str) -> list[int]:
+        unknown = sorted(set(text) - set(self.index))
+        if unknown:
+            raise ValueError(f"text holds characters not in the vocabulary: {unknown}")
+        return [self.index[c] for c in text]
+
+    def decode(self, ids) -> str:
+        return "".join(self.chars[int(i)] for i in ids)
+
+
+#: The word categories of :func:`toy_grammar`.
+TOY_CATEGORIES = {
+    "determiner": ["the", "a"],
+    "adjective": ["big", "small", "red"],
+    "noun": ["cat", "dog", "bird", "fish"],
+    "verb": ["sees", "chases", "likes"],
+    "end": ["."],
+}
+
+
+def toy_grammar(num_sentences: int, *, generator: torch.Generator) -> list[list[str]]:
+    """Sentences ``det [adj] noun verb det [adj] noun .`` with every word drawn uniformly
+    from its category (:data:`rnnbook.data.TOY_CATEGORIES`) and each adjective present with probability
+    1/2: words of one category are interchangeable, so a model has every reason to
+    represent them alike (as in Elman's "Finding structure in time")."""
+    _check_generator(generator)
+    check_int("num_sentences", num_sentences, minimum=1)
+
+    def pick(category: str) -> str:
+        words = TOY_CATEGORIES[category]
+        return words[int(torch.randint(len(words), (), generator=generator))]
+
+    def phrase() -> list[str]:
+        words = [pick("determiner")]
+        if torch.rand((), generator=generator) < 0.5:
+            words.append(pick("adjective"))
+        return words + [pick("noun")]
+
+    return [phrase() + [pick("verb")] + phrase() + ["."] for _ in range(num_sentences)]
+
+
+def max_task(batch: int, min_len: int, max_len: int, num_symbols: int = 8, *,
+             generator: torch.Generator) -> tuple[Tensor, Tensor, Tensor]:
+    """N to 1: the label of a sequence is its largest symbol. Symbols uniform; lengths
+    uniform in [min_len, max_len]. Returns tokens (max_len, batch) padded with 0, lengths
+    (batch,) and labels (batch,). The largest symbol may sit anywhere, so a model must
+    read the whole sequence."""
+    _check_generator(generator)
+    check_int("min_len", min_len, minimum=1)
+    check_int("max_len", max_len, minimum=min_len)
+    check_int("num_symbols", num_symbols, minimum=2)
+    lengths = torch.randint(min_len, max_len + 1, (batch,), generator=generator)
+    x = torch.randint(num_symbols, (max_len, batch), generator=generator)
+    mask = torch.arange(max_len).unsqueeze(1) < lengths.unsqueeze(0)
+    x = x.masked_fill(~mask, 0)
+    return x, lengths, x.max(dim=0).values
+
+
+def count_up_task(starts: Tensor, top: int) -> list[list[int]]:
+    """1 to N: from a start digit ``s``, the sequence ``s, s+1, ..., top`` (then an end token,
+    added by the caller): one input, an output whose length depends on it."""
+    return [list(range(int(s), top + 1)) for s in starts]
+
+
+def collapse_task(batch: int, min_len: int, max_len: int, num_symbols: int = 4, *,
+                  generator: torch.Generator) -> tuple[list[list[int]], list[list[int]]]:
+    """N to M: the target is the source with runs of a repeated symbol collapsed to one
+    (``a a b c c c -> a b c``), so M <= N and M varies. Returns (sources, targets) as lists."""
+    _check_generator(generator)
+    check_int("min_len", min_len, minimum=1)
+    check_int("max_len", max_len, minimum=min_len)
+    sources, targets = [], []
+    for _ in range(batch):
+        n = int(torch.randint(min_len, max_len + 1, (), generator=generator))
+        src = torch.randint(num_symbols, (n,), generator=generator).tolist()
+        tgt = [s for i, s in enumerate(src) if i == 0 or s != src[i - 1]]
+        sources.append(src)
+        targets.append(tgt)
+    return sources, targets

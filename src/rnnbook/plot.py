@@ -16,7 +16,8 @@ from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
 from ._validate import check_int
 
-__all__ = ["COLORS", "Diagram", "unrolled_rnn", "curves", "block_mask", "loglog"]
+__all__ = ["COLORS", "Diagram", "unrolled_rnn", "curves", "block_mask", "loglog", "STRUCTURE_KINDS",
+           "rnn_structure", "embedding_map"]
 
 #: The book's colours for inputs, hidden states, outputs and recurrent edges.
 COLORS = {"x": "#4C72B0", "h": "#DD8452", "o": "#55A868", "recurrent": "#C44E52", "text": "#222222"}
@@ -168,5 +169,121 @@ def loglog(x: list[float], series: dict[str, list[float]], *, ax: Axes | None = 
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3, which="both")
     ax.legend(frameon=False)
+# -- the structures of the notes ("RNN 基本结构") and a 2-D map of embeddings ------------------
+
+#: The four structures :func:`rnn_structure` draws.
+STRUCTURE_KINDS = ("n_to_n", "n_to_1", "1_to_n", "n_to_m")
+
+
+def _feedback(ax: Axes, diagram: Diagram, src: str, dst: str, label: str) -> None:
+    """A dashed edge from an output back to the next step's input (the token fed back)."""
+    diagram.edges.append((src, dst, label))
+    (x0, y0), (x1, y1) = diagram.nodes[src], diagram.nodes[dst]
+    arrow = FancyArrowPatch((x0, y0), (x1, y1), connectionstyle="arc3,rad=-0.35", arrowstyle="-|>",
+                            mutation_scale=12, color=COLORS["o"], lw=1.3, ls="--", shrinkA=15, shrinkB=15)
+    ax.add_patch(arrow)
+    ax.text((x0 + x1) / 2 + 0.28, (y0 + y1) / 2, _math(label), ha="center", va="center", fontsize=10,
+            color=COLORS["o"], bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})
+
+
+def rnn_structure(kind: str, n: int = 3, m: int = 3, *, ax: Axes | None = None) -> Diagram:
+    r"""Draw one of the notes' structures, unrolled: ``'n_to_n'``, ``'n_to_1'``, ``'1_to_n'``
+    or ``'n_to_m'`` (``n`` input steps, ``m`` output steps), as :mod:`rnnbook.structures`
+    builds them.
+
+    Nodes: inputs ``x_t``, states ``h_t`` (``h_0`` the initial state), outputs ``o_t``; for
+    1 to N the one input ``x`` and the start token ``y_0``; for N to M the decoder's states
+    ``s_t`` and outputs ``o_t``. Edge labels: ``W_xh``, ``W_hh``, ``W_ho``; ``W_c`` (the one
+    input sets ``h_0``); ``E`` (a token embedded and fed back: dashed from ``o_{t-1}``);
+    ``c`` (the encoder's final state, the context, starts the decoder); ``W_ss``, ``W_so``
+    (the decoder's own weights).
+    """
+    from ._validate import check_choice
+
+    check_choice("kind", kind, STRUCTURE_KINDS)
+    check_int("n", n, minimum=1)
+    check_int("m", m, minimum=1)
+    steps = n + m if kind == "n_to_m" else (m if kind == "1_to_n" else n)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(1.25 * steps + 2.2, 3.4))
+    d = Diagram(ax.figure)
+    dx, txt, rec = 1.45, COLORS["text"], COLORS["recurrent"]
+    if kind in ("n_to_n", "n_to_1", "n_to_m"):
+        _node(ax, d, "h_0", (0.0, 1.3), "$h_0$", COLORS["h"])
+        for t in range(1, n + 1):
+            cx = dx * t
+            _node(ax, d, f"x_{t}", (cx, 0.0), f"$x_{t}$", COLORS["x"])
+            _node(ax, d, f"h_{t}", (cx, 1.3), f"$h_{t}$", COLORS["h"])
+            _edge(ax, d, f"x_{t}", f"h_{t}", "W_xh", txt)
+            _edge(ax, d, f"h_{t - 1}", f"h_{t}", "W_hh", rec, label_offset=(0.0, 0.22))
+            if kind == "n_to_n" or (kind == "n_to_1" and t == n):
+                key = f"o_{t}" if kind == "n_to_n" else "o"
+                _node(ax, d, key, (cx, 2.6), f"$o_{t}$" if kind == "n_to_n" else "$o$", COLORS["o"])
+                _edge(ax, d, f"h_{t}", key, "W_ho", txt)
+    if kind == "1_to_n":
+        _node(ax, d, "x", (0.0, 0.0), "$x$", COLORS["x"])
+        _node(ax, d, "h_0", (0.0, 1.3), "$h_0$", COLORS["h"])
+        _edge(ax, d, "x", "h_0", "W_c", txt)
+        _node(ax, d, "y_0", (dx, 0.0), "$y_0$", COLORS["x"])
+        for t in range(1, m + 1):
+            cx = dx * t
+            _node(ax, d, f"h_{t}", (cx, 1.3), f"$h_{t}$", COLORS["h"])
+            _node(ax, d, f"o_{t}", (cx, 2.6), f"$o_{t}$", COLORS["o"])
+            if t == 1:
+                _edge(ax, d, "y_0", "h_1", "E", txt)
+            else:
+                _feedback(ax, d, f"o_{t - 1}", f"h_{t}", "E")
+            _edge(ax, d, f"h_{t - 1}", f"h_{t}", "W_hh", rec, label_offset=(0.0, 0.22))
+            _edge(ax, d, f"h_{t}", f"o_{t}", "W_ho", txt)
+    if kind == "n_to_m":
+        x0 = dx * (n + 1)
+        _node(ax, d, "y_0", (x0, 0.0), "$y_0$", COLORS["x"])
+        for t in range(1, m + 1):
+            cx = x0 + dx * (t - 1)
+            _node(ax, d, f"s_{t}", (cx, 1.3), f"$s_{t}$", COLORS["h"])
+            _node(ax, d, f"o_{t}", (cx, 2.6), f"$o_{t}$", COLORS["o"])
+            if t == 1:
+                _edge(ax, d, f"h_{n}", "s_1", "c", rec, label_offset=(0.0, 0.22))
+                _edge(ax, d, "y_0", "s_1", "E", txt)
+            else:
+                _edge(ax, d, f"s_{t - 1}", f"s_{t}", "W_ss", rec, label_offset=(0.0, 0.22))
+                _feedback(ax, d, f"o_{t - 1}", f"s_{t}", "E")
+            _edge(ax, d, f"s_{t}", f"o_{t}", "W_so", txt)
+    xs = [p[0] for p in d.nodes.values()]
+    ax.set_xlim(min(xs) - 0.6, max(xs) + 0.6)
+    ax.set_ylim(-0.45, 3.05)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    titles = {"n_to_n": "N to N", "n_to_1": "N to 1", "1_to_n": "1 to N", "n_to_m": "N to M"}
+    ax.set_title(titles[kind], fontsize=12, color=txt)
+    return d
+
+
+def embedding_map(coords, labels: list[str], groups: list[str], *, ax: Axes | None = None,
+                  title: str = "") -> Axes:
+    """Scatter 2-D points (e.g. :func:`rnnbook.embedding.pca_2d` of an embedding table), one
+    colour per group, each point labelled."""
+    if len(labels) != len(coords) or len(groups) != len(coords):
+        raise ValueError(
+            f"labels and groups must have one entry per point ({len(coords)}), "
+            f"got {len(labels)} and {len(groups)}"
+        )
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.6, 4.2))
+    palette = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    names = list(dict.fromkeys(groups))
+    for k, name in enumerate(names):
+        pts = [tuple(map(float, coords[i])) for i in range(len(coords)) if groups[i] == name]
+        ax.scatter([p[0] for p in pts], [p[1] for p in pts], color=palette[k % len(palette)],
+                   label=name, s=36)
+    for i, text in enumerate(labels):
+        ax.annotate(text, (float(coords[i][0]), float(coords[i][1])), xytext=(4, 3),
+                    textcoords="offset points", fontsize=9, color=COLORS["text"])
+    ax.set_xlabel("principal component 1")
+    ax.set_ylabel("principal component 2")
+    if title:
+        ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(frameon=False, fontsize=8)
     ax.spines[["top", "right"]].set_visible(False)
     return ax
