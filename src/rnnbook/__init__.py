@@ -5,9 +5,9 @@ state_dict names, gate order); everything else follows the same shapes and calli
 convention. See the book's chapters for the equations each class implements.
 """
 
-from . import data, plot, train
+from . import bptt, bptt_symbolic, data, plot, train
 from .elman import MLP, ElmanNetwork
 from .rnn import RNN, RNNCell
 
-__all__ = ["RNN", "RNNCell", "ElmanNetwork", "MLP", "data", "plot", "train"]
+__all__ = ["RNN", "RNNCell", "ElmanNetwork", "MLP", "bptt", "bptt_symbolic", "data", "plot", "train"]
 __version__ = "0.1.0"

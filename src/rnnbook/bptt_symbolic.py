@@ -44,8 +44,10 @@ __all__ = [
     "elman",
     "tanh_jacobian",
     "softmax_jacobian",
+    "softmax_cross_entropy_gradient",
     "atoms_to_symbols",
     "is_zero",
+    "numeric_value",
     "rational_point",
     "direct_gradient",
     "bptt_gradients",
@@ -180,6 +182,23 @@ def softmax_jacobian(n: int) -> tuple[sp.Matrix, sp.Matrix]:
     return f.jacobian(x), sp.diag(*f) - f * f.T
 
 
+def softmax_cross_entropy_gradient(q: int, T: int = 1, *, targets_sum_to_one: bool = True):
+    """``(direct, closed)`` for one step's share of the loss,
+    :math:`-\\frac1T \\sum_k \\hat o(k) \\log f(z)(k)`, differentiated by SymPy with respect
+    to the pre-activation z, and the closed form :math:`(f(z)\\,\\textstyle\\sum_k \\hat o(k) - \\hat o)/T`,
+    which is :math:`(o - \\hat o)/T` when the targets sum to one (then :math:`\\hat o(q)` is
+    :math:`1 - \\sum_{k<q} \\hat o(k)`; otherwise all q targets are free symbols)."""
+    check_int("q", q, minimum=2)
+    check_int("T", T, minimum=1)
+    z = _vector("z", q)
+    free = [sp.Symbol(f"ô({k + 1})", real=True) for k in range(q if not targets_sum_to_one else q - 1)]
+    y = sp.Matrix(free + ([1 - sum(free)] if targets_sum_to_one else []))
+    o = _softmax(z)
+    L = -sum(y[k] * sp.log(o[k]) for k in range(q)) / T
+    direct = sp.Matrix([sp.diff(L, zk) for zk in z])
+    return direct, (o * sum(y) - y) / T
+
+
 def atoms_to_symbols(expr, net: SymbolicElman):
     """Replace every atom :math:`\\tanh(a_t(j))` by ``H_t_j`` and :math:`\\exp(z_t(k))` by ``E_t_k``.
 
@@ -216,7 +235,7 @@ def rational_point(net: SymbolicElman, seed: int = 0) -> dict:
     point = {}
     for mat in list(net.params.values()) + net.x[1:]:
         for s in mat:
-            point[s] = sp.Rational(Fraction(rng.randint(-9, 9), rng.randint(1, 9)))
+            point[s] = sp.Rational(Fraction(rng.randint(-4, 4), rng.randint(3, 7)))  # |v| <= 4/3
     for y_t in net.y[1:]:
         weights = [rng.randint(1, 5) for _ in range(net.q)]
         total = sum(weights)
@@ -236,6 +255,31 @@ def is_zero(expr, net: SymbolicElman, at: dict | None = None) -> bool:
         if sp.cancel(sp.together(e)) != 0:
             return False
     return True
+
+
+def numeric_value(expr, net: SymbolicElman, at: dict, digits: int = 30):
+    """``expr`` (expression or Matrix) at the rational point ``at``, with the atoms set to
+    the true network's :math:`\\tanh(a_t(j))` and :math:`\\exp(z_t(k))`, computed by a forward
+    pass in ``digits + 10``-digit floating point. Used to show that a formula is *wrong*:
+    a difference far above :math:`10^{-\\text{digits}}` at one point is a counterexample
+    (:func:`is_zero` decides identities in free atoms; failing it says nothing about the
+    true values of the atoms)."""
+    check_int("digits", digits, minimum=15)
+    prec = digits + 10
+    values, h = {}, sp.zeros(net.m, 1)
+    for t in range(1, net.T + 1):
+        a = (net.W_xh * net.x[t] + net.W_hh * h + net.b_h).xreplace(at)
+        h = a.applyfunc(lambda v: sp.tanh(sp.Float(v, prec)))
+        z = (net.W_ho * h + net.b_o).xreplace(at)
+        for j in range(net.m):
+            values[net.atoms[net.h[t][j]]] = h[j]
+        for k in range(net.q):
+            values[net.atoms[sp.exp(net.z[t][k])]] = sp.exp(sp.Float(z[k], prec))
+
+    def one(e):
+        return sp.N(atoms_to_symbols(e, net).xreplace(at).xreplace(values), digits)
+
+    return expr.applyfunc(one) if isinstance(expr, sp.MatrixBase) else one(expr)
 
 
 def direct_gradient(net: SymbolicElman, name: str) -> sp.Matrix:
