@@ -210,12 +210,12 @@ def loss(params: dict, x: np.ndarray, targets: np.ndarray, h0: np.ndarray | None
 
 
 def _backward(params, cache: Cache, yb, truncate: int | None, only_last: bool):
-    """Hand-written BPTT; returns (grads, deltas) with deltas[t-1] = dL/dh_t, (T, N, m)."""
+    """Hand-written BPTT; returns (grads, deltas), deltas[t-1] = dL/dh_t, (T, N, m)."""
     W_hh, W_ho = params["W_hh"], params["W_ho"]
     T, N, _ = cache.x.shape
     onehot = np.zeros_like(cache.o)
     np.put_along_axis(onehot, yb[..., None], 1.0, axis=-1)
-    # delta o_t = dL/dz_t = (o_t - ô_t) / T   (softmax + cross entropy; / N for the batch mean)
+    # delta o_t = dL/dz_t = (o_t - ô_t) / T  (softmax + cross entropy; / N: batch mean)
     dz = (cache.o - onehot) / (T * N)
     if only_last:  # the loss is L_T = -log o_T(y_T) alone (per sequence, summed over N)
         dz = dz * (T * N)
@@ -226,20 +226,21 @@ def _backward(params, cache: Cache, yb, truncate: int | None, only_last: bool):
     grads["W_ho"] = np.einsum("tnq,tnm->qm", dz, h[1:])
     grads["b_o"] = dz.sum(axis=(0, 1))
     deltas = np.empty((T, N, W_hh.shape[0]))
-    carry = np.zeros((N, W_hh.shape[0]))  # W_hh^T D_{t+1} delta_{t+1}, zero after the last step
+    carry = np.zeros((N, W_hh.shape[0]))  # W_hh^T D_{t+1} delta_{t+1}; 0 after step T
     for t in range(T, 0, -1):
         # delta_t = W_ho^T delta o_t + W_hh^T D_{t+1} delta_{t+1}
         delta = dz[t - 1] @ W_ho + carry
         deltas[t - 1] = delta
         # D_t delta_t, with D_t = diag(1 - h_t * h_t)
         da = (1.0 - h[t] ** 2) * delta
-        # dL/dW_hh += D_t delta_t h_{t-1}^T ; dL/dW_xh += D_t delta_t x_t^T ; dL/db_h += D_t delta_t
+        # dL/dW_hh += D_t delta_t h_{t-1}^T; dL/dW_xh += D_t delta_t x_t^T;
+        # dL/db_h += D_t delta_t
         grads["W_hh"] += da.T @ h[t - 1]
         grads["W_xh"] += da.T @ x[t - 1]
         grads["b_h"] += da.sum(axis=0)
         carry = da @ W_hh  # row form of W_hh^T D_t delta_t
         if truncate is not None and (t - 1) % truncate == 0:
-            carry = np.zeros_like(carry)  # truncated BPTT: no gradient into the previous chunk
+            carry = np.zeros_like(carry)  # truncated BPTT: no gradient into the chunk before
     return grads, deltas
 
 
