@@ -193,6 +193,19 @@ def test_growth_rate_and_spectral_radius():
     assert abs(B.spectral_radius(B.scale_to_spectral_radius(W, 0.3)) - 0.3) < 1e-12
 
 
+def test_plot_gradient_decay_draws_measured_and_bounds():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    norms = {"a": 0.5 ** np.arange(5), "b": 2.0 ** np.arange(5)}
+    ax = rnnbook.plot.gradient_decay(norms, {"a": np.ones(5)})
+    assert ax.get_yscale() == "log"
+    assert len(ax.lines) == 3 and ax.lines[1].get_linestyle() == "--"
+    assert np.allclose(ax.lines[0].get_ydata(), norms["a"])
+    with pytest.raises(ValueError, match=re.escape("bounds has names with no measured curve: ['c']")):
+        rnnbook.plot.gradient_decay(norms, {"c": np.ones(5)})
+
+
 # ----------------------------------------------------------------------------- bad input
 
 def _bad_shape_params():

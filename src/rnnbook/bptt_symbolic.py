@@ -26,8 +26,8 @@ identity holds for every value of the atoms, in particular for the true ones. Th
 exact symbolic identity. Simplifying nested tanh/exp directly (``sp.simplify``) is what is
 expensive and unreliable; this replacement is what keeps the checks fast. With
 ``at=`` (:func:`rational_point`) the parameters, inputs and targets are first given exact
-rational values (the atoms stay symbols): an exact comparison at a rational point, used
-where the fully symbolic cancellation would be slow.
+rational values (the atoms stay symbols): an exact comparison at a rational point, a
+cheaper second check (and the fallback if a fully symbolic cancellation grows too slow).
 """
 
 from __future__ import annotations
