@@ -5,7 +5,7 @@ state_dict names, gate order); everything else follows the same shapes and calli
 convention. See the book's chapters for the equations each class implements.
 """
 
-from . import data, plot, structures, train
+from . import bptt, bptt_symbolic, data, plot, structures, train
 from .clockwork import ClockworkRNN
 from .elman import MLP, ElmanNetwork
 from .first_version import NotesFirstVersion, NotesFirstVersionCell
@@ -19,7 +19,7 @@ from .structures import Decoder, Encoder, NToM, NToN, NToOne, OneToN
 
 __all__ = [
     # modules
-    "data", "plot", "structures", "train",
+    "bptt", "bptt_symbolic", "data", "plot", "structures", "train",
     # layers with a PyTorch twin
     "RNN", "RNNCell",
     # the notes' networks

@@ -17,7 +17,7 @@ from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 from ._validate import check_int
 
 __all__ = ["COLORS", "Diagram", "unrolled_rnn", "curves", "block_mask", "loglog", "STRUCTURE_KINDS",
-           "rnn_structure", "embedding_map"]
+           "rnn_structure", "embedding_map", "gradient_decay"]
 
 #: The book's colours for inputs, hidden states, outputs and recurrent edges.
 COLORS = {"x": "#4C72B0", "h": "#DD8452", "o": "#55A868", "recurrent": "#C44E52", "text": "#222222"}
@@ -285,5 +285,27 @@ def embedding_map(coords, labels: list[str], groups: list[str], *, ax: Axes | No
         ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(frameon=False, fontsize=8)
+def gradient_decay(measured: dict[str, list[float]], bounds: dict[str, list[float]] | None = None, *,
+                   ax: Axes | None = None, xlabel: str = "distance in time  $T - t$",
+                   ylabel: str = r"$\|\partial L_T / \partial h_t\|$") -> Axes:
+    """Gradient norms against the distance in time, on a log scale: each ``measured`` curve
+    solid, its ``bounds`` curve (same name) dashed in the same colour."""
+    if not isinstance(measured, dict) or not measured:
+        raise TypeError("measured must be a non-empty dict mapping a name to a list of norms")
+    bounds = bounds or {}
+    unknown = set(bounds) - set(measured)
+    if unknown:
+        raise ValueError(f"bounds has names with no measured curve: {sorted(unknown)}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.4, 3.8))
+    for name, values in measured.items():
+        (line,) = ax.plot(range(len(values)), list(values), lw=1.8, label=name)
+        if name in bounds:
+            ax.plot(range(len(bounds[name])), list(bounds[name]), ls="--", lw=1.2, color=line.get_color())
+    ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend(frameon=False)
     ax.spines[["top", "right"]].set_visible(False)
     return ax
