@@ -83,3 +83,10 @@ def test_every_page_in_a_real_browser(built):
     problems, summaries = browser_check.check_site(built, screenshots=BOOK / "_build" / "screenshots")
     assert not problems, "\n".join(problems)
     assert len(summaries) >= len(toc_files())
+
+
+def test_errata_page_lists_every_erratum_box():
+    """book/errata.md is generated from the chapters' erratum boxes; it must be current."""
+    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "errata.py"), "--check"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "errata in all" in (BOOK / "errata.md").read_text()
