@@ -5,9 +5,11 @@ state_dict names, gate order); everything else follows the same shapes and calli
 convention. See the book's chapters for the equations each class implements.
 """
 
-from . import data, plot, train
+from . import data, plot, structures, train
 from .elman import MLP, ElmanNetwork
 from .rnn import RNN, RNNCell
+from .structures import Decoder, Encoder, NToM, NToN, NToOne, OneToN
 
-__all__ = ["RNN", "RNNCell", "ElmanNetwork", "MLP", "data", "plot", "train"]
+__all__ = ["RNN", "RNNCell", "ElmanNetwork", "MLP", "data", "plot", "train",
+           "structures", "NToN", "NToOne", "OneToN", "Encoder", "Decoder", "NToM"]
 __version__ = "0.1.0"
