@@ -618,7 +618,8 @@ class OneToN(nn.Module):
     embedding or one-hot encoding ("一步错，步步错": a wrong token, once fed back,
     conditions every later step).
 
-    ``forward(tokens, condition=None, lengths=None) -> (scores, state)``: teacher forcing.
+    ``forward(tokens, condition=None, lengths=None) -> (scores, state)``: teacher forcing
+    (tokens (T, N), condition (N, condition_size), scores (T, N, V)).
     ``generate(steps, ...)``: greedy or temperature sampling, see :meth:`generate`.
     """
 
