@@ -698,7 +698,8 @@ class EncoderOutput:
 
 class Encoder(_SequenceReader):
     """The N-to-1 half of N to M: reads the source (tokens or vectors) with any layer and
-    returns an :class:`EncoderOutput`; arguments as :class:`NToN` without the head."""
+    returns an :class:`EncoderOutput`; arguments as :class:`NToN` without the head.
+    ``forward(src (L, N), lengths (N,)) -> EncoderOutput`` (outputs (L, N, D*H))."""
 
     def __init__(self, layer: nn.Module, *, vocab_size: int | None = None, embedding_dim: int | None = None,
                  encoding: str = "embedding", dtype: torch.dtype | None = None):
