@@ -168,6 +168,7 @@ def sequence_log_prob(model: NToM, src: Tensor, tokens: Tensor, lengths: Tensor,
 
 def fit_seq2seq(model: NToM, pairs: object, steps: int, *, batch_size: int = 64, lr: float = 1e-2,
                 generator: torch.Generator, schedule: Callable[[int], float] | None = None,
+                coin_generator: torch.Generator | None = None,
                 progress: bool | None = None) -> list[float]:
     """Train ``model`` with Adam (:func:`rnnbook.train.fit`) on random mini-batches of
     ``pairs`` (anything with ``src`` (L, N), ``src_lengths``, ``tgt`` (M, N), ``tgt_lengths``
@@ -175,7 +176,9 @@ def fit_seq2seq(model: NToM, pairs: object, steps: int, *, batch_size: int = 64,
 
     Without ``schedule`` the loss is teacher-forced (:meth:`rnnbook.structures.NToM.loss`);
     with it, step ``i`` uses :func:`rnnbook.sampling.scheduled_sampling_loss` with
-    ``epsilon = schedule(i)``. Batches, coins and draws come from ``generator``.
+    ``epsilon = schedule(i)``. Batches come from ``generator``; the coins of scheduled
+    sampling from ``coin_generator`` (default: ``generator``; a separate one lets runs with
+    and without sampling see the same batches).
     Returns the loss of every step."""
     check_int("batch_size", batch_size, minimum=1)
     if schedule is not None and not callable(schedule):
@@ -192,7 +195,8 @@ def fit_seq2seq(model: NToM, pairs: object, steps: int, *, batch_size: int = 64,
         if eps is None:
             return m.loss(src, tgt, src_lengths, tgt_lengths)
         return scheduled_sampling_loss(m, src, tgt, eps, src_lengths=src_lengths,
-                                       tgt_lengths=tgt_lengths, generator=generator)
+                                       tgt_lengths=tgt_lengths,
+                                       generator=coin_generator or generator)
 
     return fit(model, batches, steps, lr=lr, loss_fn=loss_fn, progress=progress)
 
