@@ -310,3 +310,31 @@ def test_epsilon_out_of_range():
 def test_dot_needs_equal_sizes():
     with pytest.raises(ValueError, match="score='dot' needs query_size == memory_size"):
         LuongAttention(4, 3, "dot")
+
+
+def test_attention_heatmap_draws_the_weights_and_checks_their_shape():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from rnnbook.plot import attention_heatmap
+
+    w = torch.softmax(torch.randn(3, 4), -1)
+    ax = attention_heatmap(w, list("abcd"), list("xyz"))
+    assert torch.allclose(torch.as_tensor(ax.images[0].get_array()), w.double())
+    with pytest.raises(ValueError, match=re.escape("weights must have shape (len(output), len(source)) = (2, 4)")):
+        attention_heatmap(w, list("abcd"), list("xy"))
+
+
+def test_fit_seq2seq_with_a_schedule_reads_epsilon_per_step():
+    g = torch.Generator().manual_seed(0)
+    pairs = date_pairs(32, generator=g)
+    from rnnbook.data import DATE_SOURCE_CHARS
+    from rnnbook.seq2seq import decode, fit_seq2seq
+    model = build_seq2seq(3 + len(DATE_SOURCE_CHARS), 3 + len(DATE_TARGET_CHARS), hidden_size=8,
+                          embedding_dim=4, attention="dot", start_token=START, end_token=END)
+    seen = []
+    losses = fit_seq2seq(model, pairs, 3, batch_size=4, generator=g, progress=False,
+                         schedule=lambda i: seen.append(i) or 0.5)
+    assert seen == [0, 1, 2] and len(losses) == 3
+    tok, lens, ok = decode(model, pairs, beam_width=2)
+    assert tok.shape[1] == 32 and lens.shape == (32,) and ok.dtype == torch.bool
