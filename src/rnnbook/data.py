@@ -101,8 +101,12 @@ DATE_FORMATS = (
 )
 _DATE_FIELDS = {"d": "day", "dd": "day", "m": "month", "mm": "month", "b": "month", "B": "month",
                 "yy": "year", "yyyy": "year", "a": "weekday", "A": "weekday"}
-#: Special token ids shared by the date vocabularies: padding, start of sequence, end of sequence.
-PAD, START, END = 0, 1, 2
+#: Padding token id (shared by the date vocabularies).
+PAD = 0
+#: Start-of-sequence token id (the decoder's first input).
+START = 1
+#: End-of-sequence token id (ends every target).
+END = 2
 #: Source characters (ids 3, 4, ...) and target characters of the date task.
 DATE_SOURCE_CHARS = tuple(" ,-./0123456789" + "".join(sorted(set("".join(MONTHS + WEEKDAYS)))))
 DATE_TARGET_CHARS = tuple("-0123456789")
@@ -182,7 +186,7 @@ def date_pairs(n: int, *, generator: torch.Generator, first: _dt.date = _dt.date
     uniformly from :data:`DATE_FORMATS` (or from the indices ``formats``), paired with its
     ISO 8601 form, e.g. ``'Friday, November 27, 2026'`` -> ``'2026-11-27'``.
 
-    Dates are made with Python's :mod:`datetime`; names are English, independent of the
+    Dates are made with Python's ``datetime``; names are English, independent of the
     locale. With ``exclude``, no date of ``exclude`` is drawn (in any format): a held-out
     test set shares no date with the training set. Returns :class:`DatePairs`.
     """
