@@ -5,7 +5,7 @@ state_dict names, gate order); everything else follows the same shapes and calli
 convention. See the book's chapters for the equations each class implements.
 """
 
-from . import bptt, bptt_symbolic, data, plot, structures, train
+from . import attention, bptt, bptt_symbolic, data, plot, sampling, seq2seq, structures, train
 from .clockwork import ClockworkRNN
 from .elman import MLP, ElmanNetwork
 from .first_version import NotesFirstVersion, NotesFirstVersionCell
@@ -15,17 +15,21 @@ from .readout import Readout
 from .rnn import RNN, RNNCell
 from .scan import linear_recurrence_loop, linear_scan
 from .sru import SRU
+from .attention import AttentionDecoder, LuongAttention
+from .seq2seq import Seq2Seq
 from .structures import Decoder, Encoder, NToM, NToN, NToOne, OneToN
 
 __all__ = [
     # modules
-    "bptt", "bptt_symbolic", "data", "plot", "structures", "train",
+    "attention", "bptt", "bptt_symbolic", "data", "plot", "sampling", "seq2seq", "structures", "train",
     # layers with a PyTorch twin
     "RNN", "RNNCell",
     # the notes' networks
     "ElmanNetwork", "MLP", "NotesFirstVersion", "NotesFirstVersionCell",
     # structures
     "NToN", "NToOne", "OneToN", "Encoder", "Decoder", "NToM", "Readout",
+    # sequence to sequence
+    "LuongAttention", "AttentionDecoder", "Seq2Seq",
     # other variants and linear recurrences
     "ClockworkRNN", "SRU", "QRNN", "MinGRU", "MinLSTM", "linear_scan", "linear_recurrence_loop",
 ]

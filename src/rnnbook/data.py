@@ -6,6 +6,10 @@ explicitly, and returns time-major tensors (``(T, N, ...)``) as the layers expec
 
 from __future__ import annotations
 
+import datetime as _dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 import torch
 from torch import Tensor
 
@@ -13,7 +17,8 @@ from ._validate import check_int
 
 __all__ = ["IGNORE_INDEX", "one_hot", "echo_task", "sum_of_sines", "adding_task", "pad_sequences",
            "zen_of_python", "CharVocab", "TOY_CATEGORIES", "toy_grammar", "max_task", "count_up_task",
-           "collapse_task"]
+           "collapse_task", "DATE_FORMATS", "DATE_SOURCE_CHARS", "DATE_TARGET_CHARS", "PAD", "START",
+           "END", "DatePairs", "date_pairs", "encode_chars", "decode_chars"]
 
 #: Target value meaning "no target at this step" (the default ``ignore_index`` of torch's cross entropy).
 IGNORE_INDEX = -100
@@ -228,3 +233,152 @@ def collapse_task(batch: int, min_len: int, max_len: int, num_symbols: int = 4, 
         sources.append(src)
         targets.append(tgt)
     return sources, targets
+# -- dates in human formats -> ISO 8601: a sequence-to-sequence task -------------------------
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+          "September", "October", "November", "December")
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+#: The human formats of :func:`date_pairs`, as sequences of fields and literal text. Fields:
+#: ``d`` day (no leading zero), ``dd`` day (2 digits), ``m``/``mm`` month number, ``b``/``B``
+#: month name abbreviated/full, ``yy``/``yyyy`` year, ``a``/``A`` weekday abbreviated/full.
+#: A 2-digit year is read in the century that puts it in [1970, 2069], the range drawn.
+DATE_FORMATS = (
+    ("d", " ", "b", " ", "yyyy"),                    # 27 Nov 2026
+    ("d", " ", "B", " ", "yyyy"),                    # 27 November 2026
+    ("B", " ", "d", ", ", "yyyy"),                   # November 27, 2026
+    ("b", " ", "d", ", ", "yyyy"),                   # Nov 27, 2026
+    ("dd", "/", "mm", "/", "yy"),                    # 27/11/26
+    ("dd", ".", "mm", ".", "yyyy"),                  # 27.11.2026
+    ("yyyy", "/", "mm", "/", "dd"),                  # 2026/11/27
+    ("d", "-", "b", "-", "yy"),                      # 27-Nov-26
+    ("a", " ", "d", " ", "b", " ", "yyyy"),          # Fri 27 Nov 2026
+    ("A", ", ", "B", " ", "d", ", ", "yyyy"),        # Friday, November 27, 2026
+    ("A", " ", "d", " ", "B", " ", "yyyy"),          # Friday 27 November 2026
+)
+_DATE_FIELDS = {"d": "day", "dd": "day", "m": "month", "mm": "month", "b": "month", "B": "month",
+                "yy": "year", "yyyy": "year", "a": "weekday", "A": "weekday"}
+#: Padding token id (shared by the date vocabularies).
+PAD = 0
+#: Start-of-sequence token id (the decoder's first input).
+START = 1
+#: End-of-sequence token id (ends every target).
+END = 2
+#: Source characters (ids 3, 4, ...) and target characters of the date task.
+DATE_SOURCE_CHARS = tuple(" ,-./0123456789" + "".join(sorted(set("".join(MONTHS + WEEKDAYS)))))
+DATE_TARGET_CHARS = tuple("-0123456789")
+
+
+@dataclass
+class DatePairs:
+    """A batch of the date task, time-major and padded with :data:`PAD`.
+
+    ``src`` (L, N) source character ids, ``src_lengths`` (N,); ``tgt`` (M, N) target ids
+    (the 10 ISO characters, then :data:`END`, so M = 11 and every ``tgt_lengths`` is 11);
+    ``sources``/``targets`` the strings; ``spans[n]`` maps ``'day'``, ``'month'``,
+    ``'year'`` (and ``'weekday'`` where shown) to the source positions ``[a, b)`` that
+    spell it; ``formats[n]`` is the index of the format in :data:`DATE_FORMATS`.
+    """
+
+    src: Tensor
+    src_lengths: Tensor
+    tgt: Tensor
+    tgt_lengths: Tensor
+    sources: list[str]
+    targets: list[str]
+    spans: list[dict[str, tuple[int, int]]]
+    formats: list[int]
+
+    def __len__(self) -> int:
+        return len(self.sources)
+
+    def subset(self, index: Tensor) -> DatePairs:
+        """The pairs at ``index`` (a 1-D integer tensor), re-padded to their own longest source."""
+        idx = [int(i) for i in index]
+        lengths = self.src_lengths[idx]
+        steps = int(lengths.max())
+        return DatePairs(self.src[:steps, idx], lengths, self.tgt[:, idx], self.tgt_lengths[idx],
+                         [self.sources[i] for i in idx], [self.targets[i] for i in idx],
+                         [self.spans[i] for i in idx], [self.formats[i] for i in idx])
+
+
+def _render_date(day: _dt.date, fmt: Sequence[str]) -> tuple[str, dict[str, tuple[int, int]]]:
+    values = {"d": str(day.day), "dd": f"{day.day:02d}", "m": str(day.month), "mm": f"{day.month:02d}",
+              "b": MONTHS[day.month - 1][:3], "B": MONTHS[day.month - 1], "yy": f"{day.year % 100:02d}",
+              "yyyy": str(day.year), "a": WEEKDAYS[day.weekday()][:3], "A": WEEKDAYS[day.weekday()]}
+    text, spans = "", {}
+    for part in fmt:
+        piece = values.get(part, part)
+        if part in _DATE_FIELDS:
+            spans[_DATE_FIELDS[part]] = (len(text), len(text) + len(piece))
+        text += piece
+    return text, spans
+
+
+def encode_chars(text: str, chars: Sequence[str]) -> list[int]:
+    """Character ids of ``text`` in a vocabulary ``chars`` (id = 3 + position; 0-2 are special)."""
+    index = {c: i + 3 for i, c in enumerate(chars)}
+    missing = sorted(set(text) - set(index))
+    if missing:
+        raise ValueError(f"text must use only the vocabulary's characters; {missing} are not in it")
+    return [index[c] for c in text]
+
+
+def decode_chars(ids: Sequence[int], chars: Sequence[str]) -> str:
+    """The text of character ids (special ids are dropped; reading stops at :data:`END`)."""
+    out = []
+    for i in ids:
+        i = int(i)
+        if i == END:
+            break
+        if i >= 3:
+            out.append(chars[i - 3])
+    return "".join(out)
+
+
+def date_pairs(n: int, *, generator: torch.Generator, first: _dt.date = _dt.date(1970, 1, 1),
+               last: _dt.date = _dt.date(2069, 12, 31), formats: Sequence[int] | None = None,
+               exclude: DatePairs | None = None) -> DatePairs:
+    """``n`` dates drawn uniformly from ``[first, last]``, each written in a format drawn
+    uniformly from :data:`DATE_FORMATS` (or from the indices ``formats``), paired with its
+    ISO 8601 form, e.g. ``'Friday, November 27, 2026'`` -> ``'2026-11-27'``.
+
+    Dates are made with Python's ``datetime``; names are English, independent of the
+    locale. With ``exclude``, no date of ``exclude`` is drawn (in any format): a held-out
+    test set shares no date with the training set. Returns :class:`DatePairs`.
+    """
+    _check_generator(generator)
+    check_int("n", n, minimum=1)
+    if not first <= last:
+        raise ValueError(f"first must be <= last, got first={first}, last={last}")
+    choices = list(range(len(DATE_FORMATS))) if formats is None else list(formats)
+    for f in choices:
+        check_int("formats[i]", f, minimum=0)
+        if f >= len(DATE_FORMATS):
+            raise ValueError(f"formats must index DATE_FORMATS (0..{len(DATE_FORMATS) - 1}), got {f}")
+    seen = set() if exclude is None else set(exclude.targets)
+    span_days = (last - first).days + 1
+    if span_days - len(seen) < n:
+        raise ValueError(f"n must be <= the {span_days - len(seen)} dates available, got {n}")
+    days: list[_dt.date] = []
+    taken = set(seen)
+    while len(days) < n:
+        for k in torch.randint(span_days, (2 * n,), generator=generator).tolist():
+            day = first + _dt.timedelta(days=k)
+            if day.isoformat() not in taken and len(days) < n:
+                taken.add(day.isoformat())
+                days.append(day)
+    picks = torch.randint(len(choices), (n,), generator=generator).tolist()
+    sources, targets, spans, fmts = [], [], [], []
+    for day, p in zip(days, picks):
+        text, sp = _render_date(day, DATE_FORMATS[choices[p]])
+        sources.append(text)
+        targets.append(day.isoformat())
+        spans.append(sp)
+        fmts.append(choices[p])
+    lengths = torch.tensor([len(s) for s in sources])
+    src = torch.full((int(lengths.max()), n), PAD, dtype=torch.long)
+    for j, s in enumerate(sources):
+        src[: len(s), j] = torch.tensor(encode_chars(s, DATE_SOURCE_CHARS))
+    tgt = torch.tensor([encode_chars(t, DATE_TARGET_CHARS) + [END] for t in targets]).T.contiguous()
+    return DatePairs(src, lengths, tgt, torch.full((n,), tgt.shape[0], dtype=torch.long),
+                     sources, targets, spans, fmts)

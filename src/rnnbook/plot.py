@@ -17,7 +17,7 @@ from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 from ._validate import check_int
 
 __all__ = ["COLORS", "Diagram", "unrolled_rnn", "curves", "block_mask", "loglog", "STRUCTURE_KINDS",
-           "rnn_structure", "embedding_map", "gradient_decay"]
+           "rnn_structure", "embedding_map", "gradient_decay", "attention_heatmap"]
 
 #: The book's colours for inputs, hidden states, outputs and recurrent edges.
 COLORS = {"x": "#4C72B0", "h": "#DD8452", "o": "#55A868", "recurrent": "#C44E52", "text": "#222222"}
@@ -308,4 +308,25 @@ def gradient_decay(measured: dict[str, list[float]], bounds: dict[str, list[floa
     ax.grid(alpha=0.3)
     ax.legend(frameon=False)
     ax.spines[["top", "right"]].set_visible(False)
+def attention_heatmap(weights, source: list[str], output: list[str], *, ax: Axes | None = None,
+                      title: str | None = None) -> Axes:
+    """Draw attention weights (T, L) as a heatmap: one row per output token (``output``,
+    T labels), one column per source position (``source``, L labels), darker = more weight.
+    Returns the axes; the data drawn is ``weights`` itself (``ax.images[0].get_array()``)."""
+    import numpy as np
+
+    w = np.asarray(weights.detach().cpu() if hasattr(weights, "detach") else weights, dtype=float)
+    if w.ndim != 2 or w.shape != (len(output), len(source)):
+        raise ValueError(f"weights must have shape (len(output), len(source)) = "
+                         f"({len(output)}, {len(source)}), got {w.shape}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(0.32 * len(source) + 1.2, 0.32 * len(output) + 1.0))
+    ax.imshow(w, cmap="Greys", vmin=0.0, vmax=1.0, aspect="auto")
+    ax.set_xticks(range(len(source)), [repr(c)[1:-1] if c != " " else "␣" for c in source])
+    ax.set_yticks(range(len(output)), output)
+    ax.set_xlabel("source position")
+    ax.set_ylabel("output token")
+    ax.tick_params(length=0)
+    if title:
+        ax.set_title(title, fontsize=10)
     return ax
