@@ -111,3 +111,25 @@ def test_fit_trains_a_structure_with_lengths():
 
     losses = fit(model, batch, steps=150, lr=2e-2, loss_fn=lambda m, *b: m.loss(*b))
     assert sum(losses[-10:]) / 10 < 0.2 * sum(losses[:10]) / 10
+
+
+def test_the_masked_losses_and_one_hot_encoders_agree():
+    from rnnbook.data import IGNORE_INDEX, one_hot
+    from rnnbook.embedding import embed_by_one_hot
+    from rnnbook.structures import TokenInput, length_mask, masked_cross_entropy
+    from rnnbook.train import sequence_loss
+
+    g = torch.Generator().manual_seed(0)
+    scores = torch.randn(5, 3, 4, generator=g, dtype=torch.float64)
+    targets = torch.randint(4, (5, 3), generator=g)
+    lengths = torch.tensor([5, 2, 3])
+    ignored = targets.masked_fill(~length_mask(lengths, 5), IGNORE_INDEX)
+    literal = sum(-torch.log_softmax(scores[t, n], -1)[targets[t, n]]
+                  for n in range(3) for t in range(lengths[n])) / lengths.sum()
+    assert abs(masked_cross_entropy(scores, targets, lengths) - literal) <= 1e-12
+    assert abs(sequence_loss(scores, ignored) - literal) <= 1e-12
+    tokens = torch.randint(4, (5, 3), generator=g)
+    expected = torch.eye(4, dtype=torch.float64)[tokens]
+    assert torch.equal(one_hot(tokens, 4, dtype=torch.float64), expected)
+    assert torch.equal(TokenInput(4, encoding="one_hot", dtype=torch.float64)(tokens), expected)
+    assert torch.equal(embed_by_one_hot(tokens, torch.eye(4, dtype=torch.float64)), expected)

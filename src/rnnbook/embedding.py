@@ -23,6 +23,7 @@ import torch
 from torch import Tensor
 
 from ._validate import check_int, check_tensor
+from .data import one_hot
 from .structures import check_tokens
 
 __all__ = [
@@ -45,7 +46,7 @@ def embed_by_one_hot(tokens: Tensor, weight: Tensor) -> Tensor:
     check_tensor("weight", weight, ndims=(2,))
     check_tokens("tokens", tokens, weight.shape[0])
     # x = e_w^T E
-    return torch.nn.functional.one_hot(tokens.long(), weight.shape[0]).to(weight.dtype) @ weight
+    return one_hot(tokens, weight.shape[0], dtype=weight.dtype) @ weight
 
 
 @dataclass(frozen=True)
