@@ -125,7 +125,7 @@ def nearest_neighbour_agreement(vectors: Tensor, groups: Sequence[object]) -> fl
 
 
 def within_between(vectors: Tensor, groups: Sequence[object]) -> float:
-    """Mean Euclidean distance between rows of the same group over that between groups.
+    r"""Mean Euclidean distance between rows of the same group over that between groups.
 
     .. math:: r = \frac{\operatorname{mean}_{i \ne j,\, g_i = g_j} \lVert v_i - v_j \rVert}
                        {\operatorname{mean}_{g_i \ne g_j} \lVert v_i - v_j \rVert}
