@@ -18,6 +18,7 @@ from rnnbook.embedding import (  # noqa: E402
     nearest_neighbour_agreement,
     pca_2d,
     unigram_perplexity,
+    within_between,
 )
 from rnnbook.structures import TokenInput  # noqa: E402
 
@@ -66,6 +67,32 @@ def test_pca_2d_matches_eigendecomposition_and_nearest_neighbours():
     assert torch.allclose(kept, evals[[3, 2]] / evals.sum(), atol=1e-12)
     assert nearest_neighbour_agreement(x, groups) == 1.0
     assert nearest_neighbour_agreement(x, [0, 1, 2] * 3) == 0.0
+
+
+def test_within_between_against_a_literal_pair_loop():
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(7, 3, generator=g, dtype=F64)
+    groups = ["a", "a", "b", "b", "b", "c", "a"]
+    within, between = [], []
+    for i in range(7):
+        for j in range(7):
+            if i != j:
+                d = math.dist(x[i].tolist(), x[j].tolist())
+                (within if groups[i] == groups[j] else between).append(d)
+    expected = (sum(within) / len(within)) / (sum(between) / len(between))
+    assert math.isclose(within_between(x, groups), expected, rel_tol=1e-12)
+    centres = torch.tensor([[5.0, 0], [-5.0, 0]], dtype=F64)
+    tight = centres[[0, 0, 1, 1]] + 0.01 * torch.randn(4, 2, generator=g, dtype=F64)
+    assert within_between(tight, [0, 0, 1, 1]) < 0.01
+    assert within_between(tight, [0, 1, 1, 0]) > 1.9  # within: 10 apart; between: 0 or 10
+
+
+def test_within_between_refuses_bad_groups():
+    x = torch.zeros(3, 2)
+    with pytest.raises(ValueError, match="groups must have one entry per row"):
+        within_between(x, [0, 1])
+    with pytest.raises(ValueError, match="at least 2 rows and at least 2 groups"):
+        within_between(x, [0, 1, 2])
 
 
 def test_unigram_perplexity_of_a_uniform_text_is_the_vocabulary_size():

@@ -23,6 +23,7 @@ import torch
 from torch import Tensor
 
 from ._validate import check_int, check_tensor
+from .data import one_hot
 from .structures import check_tokens
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "input_costs",
     "pca_2d",
     "nearest_neighbour_agreement",
+    "within_between",
     "unigram_perplexity",
     "perplexity",
 ]
@@ -44,7 +46,7 @@ def embed_by_one_hot(tokens: Tensor, weight: Tensor) -> Tensor:
     check_tensor("weight", weight, ndims=(2,))
     check_tokens("tokens", tokens, weight.shape[0])
     # x = e_w^T E
-    return torch.nn.functional.one_hot(tokens.long(), weight.shape[0]).to(weight.dtype) @ weight
+    return one_hot(tokens, weight.shape[0], dtype=weight.dtype) @ weight
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,26 @@ def nearest_neighbour_agreement(vectors: Tensor, groups: Sequence[object]) -> fl
     sim.fill_diagonal_(-math.inf)
     nearest = sim.argmax(dim=1).tolist()
     return sum(groups[i] == groups[j] for i, j in enumerate(nearest)) / len(groups)
+
+
+def within_between(vectors: Tensor, groups: Sequence[object]) -> float:
+    r"""Mean Euclidean distance between rows of the same group over that between groups.
+
+    .. math:: r = \frac{\operatorname{mean}_{i \ne j,\, g_i = g_j} \lVert v_i - v_j \rVert}
+                       {\operatorname{mean}_{g_i \ne g_j} \lVert v_i - v_j \rVert}
+
+    Below 1 when rows of a group sit closer together than rows of different groups.
+    """
+    v = check_tensor("vectors", vectors, ndims=(2,)).detach()
+    if len(groups) != v.shape[0]:
+        raise ValueError(f"groups must have one entry per row ({v.shape[0]}), got {len(groups)}")
+    same = torch.tensor([[a == b for b in groups] for a in groups], dtype=torch.bool)
+    off = ~torch.eye(len(groups), dtype=torch.bool)
+    if not (same & off).any() or same.all():
+        raise ValueError("groups must contain a group of at least 2 rows and at least 2 groups")
+    dist = torch.cdist(v, v)
+    # r = mean within-group distance / mean between-group distance
+    return (dist[same & off].mean() / dist[~same].mean()).item()
 
 
 def unigram_perplexity(train: Sequence[int], test: Sequence[int], vocab_size: int) -> float:

@@ -285,6 +285,9 @@ def embedding_map(coords, labels: list[str], groups: list[str], *, ax: Axes | No
         ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(frameon=False, fontsize=8)
+    return ax
+
+
 def gradient_decay(measured: dict[str, list[float]], bounds: dict[str, list[float]] | None = None, *,
                    ax: Axes | None = None, xlabel: str = "distance in time  $T - t$",
                    ylabel: str = r"$\|\partial L_T / \partial h_t\|$") -> Axes:

@@ -54,6 +54,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ._validate import check_choice, check_int, check_tensor
+from .data import IGNORE_INDEX, one_hot
+from .train import sequence_loss
 
 __all__ = [
     "available_layers",
@@ -301,7 +303,8 @@ def masked_cross_entropy(scores: Tensor, targets: Tensor, lengths: Tensor | None
     else:
         mask = length_mask(check_lengths(lengths, batch, steps), steps, targets.device)
     check_tokens("targets", targets, scores.shape[-1], mask)
-    return F.cross_entropy(scores[mask], targets[mask])
+    # the same loss as rnnbook.train.sequence_loss, with the padded steps' targets ignored
+    return sequence_loss(scores, targets.masked_fill(~mask, IGNORE_INDEX))
 
 
 # -- from tokens to input vectors ------------------------------------------------------------
@@ -349,7 +352,7 @@ class TokenInput(nn.Module):
             # x_t = E[w_t]
             return self.embedding(tokens)
         # x_t = e_{w_t}
-        return F.one_hot(tokens.long(), self.vocab_size).to(self._dtype_probe.dtype)
+        return one_hot(tokens, self.vocab_size, dtype=self._dtype_probe.dtype)
 
 
 def _check_layer(layer: object, input_size: int, role: str) -> nn.Module:

@@ -78,18 +78,29 @@ def accuracy(scores: Tensor, y: Tensor) -> float:
 
 def fit(
     model: nn.Module,
-    batches: Callable[[int], tuple[Tensor, Tensor]],
+    batches: Callable[[int], tuple],
     steps: int,
     lr: float = 1e-2,
     clip: float | None = 1.0,
-    loss_fn: Callable[[nn.Module, Tensor, Tensor], Tensor] | None = None,
+    loss_fn: Callable[..., Tensor] | None = None,
     progress: bool | None = None,
+    *,
+    weight_decay: float | None = None,
+    optimizer: Callable[..., torch.optim.Optimizer] | None = None,
+    callback: Callable[[int, float], None] | None = None,
 ) -> list[float]:
-    """Train ``model`` with Adam on ``steps`` batches; return the loss of each step.
+    """Train ``model`` on ``steps`` batches; return the loss of each step.
 
-    ``batches(i)`` returns the ``(x, y)`` of step ``i``. The loss is
-    ``loss_fn(model, x, y)``, by default :func:`sequence_loss` of the model's scores
+    ``batches(i)`` returns the batch of step ``i``: a tuple, by default ``(x, y)``. The
+    loss is ``loss_fn(model, *batch)``, so a batch may carry more than two tensors (lengths,
+    a condition) for a ``loss_fn`` that takes them; without ``loss_fn`` the batch must be
+    ``(x, y)`` and the loss is :func:`sequence_loss` of the model's scores
     (``scores_of(model, x)``). Gradients are clipped to norm ``clip`` (none if ``None``).
+
+    The optimiser is Adam at learning rate ``lr``; with ``weight_decay`` it is AdamW with
+    that (decoupled) decay; ``optimizer``, a factory ``params -> torch.optim.Optimizer``,
+    replaces both (give either it or ``weight_decay``, not both). ``callback(i, loss)``,
+    if given, is called after step ``i`` (counted from 0) with that step's loss.
     ``progress`` draws a tqdm bar on stderr (default: :func:`show_progress`); it is
     removed when training ends.
     """
@@ -98,19 +109,49 @@ def fit(
         raise TypeError(f"batches must be a callable i -> (x, y), got {type(batches).__name__}")
     if loss_fn is not None and not callable(loss_fn):
         raise TypeError(f"loss_fn must be a callable (model, x, y) -> loss, got {type(loss_fn).__name__}")
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    if optimizer is not None and not callable(optimizer):
+        raise TypeError(f"optimizer must be a callable params -> Optimizer, got {type(optimizer).__name__}")
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be a callable (step, loss) -> None, got {type(callback).__name__}")
+    if optimizer is not None and weight_decay is not None:
+        raise ValueError(
+            f"give either optimizer or weight_decay, not both (got weight_decay={weight_decay})"
+        )
+    if weight_decay is not None and (isinstance(weight_decay, bool)
+                                     or not isinstance(weight_decay, (int, float))
+                                     or weight_decay < 0):
+        raise ValueError(f"weight_decay must be a number >= 0, got {weight_decay!r}")
+    params = list(model.parameters())
+    if optimizer is not None:
+        opt = optimizer(params)
+    elif weight_decay is not None:
+        opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    else:
+        opt = torch.optim.Adam(params, lr=lr)
     losses = []
     model.train()
     bar = tqdm(total=steps, leave=False, file=sys.stderr, disable=not (show_progress() if progress is None else progress))
     for i in range(steps):
-        x, y = batches(i)
-        loss = sequence_loss(scores_of(model, x), y) if loss_fn is None else loss_fn(model, x, y)
-        optimizer.zero_grad()
+        batch = batches(i)
+        if not isinstance(batch, (tuple, list)):
+            raise TypeError(f"batches({i}) must return a tuple such as (x, y), got {type(batch).__name__}")
+        if loss_fn is None:
+            if len(batch) != 2:
+                raise ValueError(
+                    f"batches({i}) must return (x, y) when loss_fn is not given, got a tuple of {len(batch)}"
+                )
+            x, y = batch
+            loss = sequence_loss(scores_of(model, x), y)
+        else:
+            loss = loss_fn(model, *batch)
+        opt.zero_grad()
         loss.backward()
         if clip is not None:
-            nn.utils.clip_grad_norm_(model.parameters(), clip)
-        optimizer.step()
+            nn.utils.clip_grad_norm_(params, clip)
+        opt.step()
         losses.append(loss.item())
+        if callback is not None:
+            callback(i, losses[-1])
         bar.update()
         if i % 25 == 0:
             bar.set_postfix(loss=f"{losses[-1]:.3f}", refresh=False)
