@@ -5,28 +5,28 @@ state_dict names, gate order); everything else follows the same shapes and calli
 convention. See the book's chapters for the equations each class implements.
 """
 
-from . import bptt, bptt_symbolic, data, plot, structures, train
+from . import bptt, bptt_symbolic, data, introspect, plot, structures, train
 from .clockwork import ClockworkRNN
 from .elman import MLP, ElmanNetwork
 from .first_version import NotesFirstVersion, NotesFirstVersionCell
 from .mingru import MinGRU, MinLSTM
 from .qrnn import QRNN
-from .readout import Readout
 from .rnn import RNN, RNNCell
-from .scan import linear_recurrence_loop, linear_scan
+from .scan import count_ops, linear_recurrence_loop, linear_scan
 from .sru import SRU
 from .structures import Decoder, Encoder, NToM, NToN, NToOne, OneToN
 
 __all__ = [
     # modules
-    "bptt", "bptt_symbolic", "data", "plot", "structures", "train",
+    "bptt", "bptt_symbolic", "data", "introspect", "plot", "structures", "train",
     # layers with a PyTorch twin
     "RNN", "RNNCell",
     # the notes' networks
     "ElmanNetwork", "MLP", "NotesFirstVersion", "NotesFirstVersionCell",
     # structures
-    "NToN", "NToOne", "OneToN", "Encoder", "Decoder", "NToM", "Readout",
+    "NToN", "NToOne", "OneToN", "Encoder", "Decoder", "NToM",
     # other variants and linear recurrences
     "ClockworkRNN", "SRU", "QRNN", "MinGRU", "MinLSTM", "linear_scan", "linear_recurrence_loop",
+    "count_ops",
 ]
 __version__ = "0.1.0"

@@ -15,7 +15,8 @@ from tqdm import tqdm
 from ._validate import check_int
 from .data import IGNORE_INDEX
 
-__all__ = ["seed_everything", "scores_of", "sequence_loss", "accuracy", "fit", "show_progress"]
+__all__ = ["seed_everything", "scores_of", "sequence_loss", "accuracy", "fit", "show_progress",
+           "last_step_mse"]
 
 #: Set this environment variable to ``0`` to hide progress bars (the test run and the
 #: notebook re-execution do, so no bar reaches nbval's comparison or the built pages).
@@ -45,6 +46,24 @@ def scores_of(model: nn.Module, x: Tensor) -> Tensor:
     model returns ``(scores, state)`` as :class:`rnnbook.elman.ElmanNetwork` does."""
     out = model(x)
     return out[0] if isinstance(out, tuple) else out
+
+
+def last_step_mse(model: nn.Module, x: Tensor, y: Tensor) -> Tensor:
+    r"""Mean squared error of the model's output at the last step, for regression read
+    out at the end of the sequence (the adding problem):
+    :math:`\frac{1}{N q} \sum_n \lVert o^{(n)}_L - y^{(n)} \rVert^2`.
+
+    ``scores_of(model, x)`` is (L, N, q) and ``y`` (N, q); a ``loss_fn`` for :func:`fit`.
+    """
+    out = scores_of(model, x)
+    if not isinstance(y, Tensor) or out.dim() != 3 or y.shape != out.shape[1:]:
+        shape = tuple(y.shape) if isinstance(y, Tensor) else type(y).__name__
+        raise ValueError(
+            f"y must have shape {tuple(out.shape[1:])} (the model's output at one step, "
+            f"(N, q)), got {shape}"
+        )
+    # o_L - y for every sequence
+    return (out[-1] - y).pow(2).mean()
 
 
 def _check_targets(scores: Tensor, y: Tensor) -> None:
