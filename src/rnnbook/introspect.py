@@ -55,7 +55,7 @@ class _Counter(TorchFunctionMode):
 
 def count_torch_calls(fn: Callable[..., object], *args: object, **kwargs: object) -> int:
     """How many torch functions and tensor methods ``fn(*args, **kwargs)`` calls (counted
-    with a :class:`torch.overrides.TorchFunctionMode`; run without gradient tracking).
+    with a ``torch.overrides.TorchFunctionMode``; run without gradient tracking).
 
     A C++ kernel counts as one call, whatever it does inside: ``torch.nn.LSTM`` runs
     its whole loop over time in one call.
