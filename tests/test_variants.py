@@ -502,3 +502,33 @@ def test_count_torch_calls_grows_once_per_step_in_a_loop():
     assert per_step > 0 and c[8] - c[4] == 4 * per_step
     with pytest.raises(TypeError, match="fn must be callable"):
         count_torch_calls(3)
+
+
+def test_source_lines_rejects_a_non_string_needle():
+    from rnnbook.introspect import source_lines
+
+    with pytest.raises(TypeError, match="needles must be non-empty strings, got 3"):
+        source_lines(linear_scan, 3)
+
+
+def test_fit_adding_task_draws_its_own_data_and_scores():
+    from rnnbook.train import fit_adding_task
+
+    torch.manual_seed(0)
+    model = rnnbook.NToN(rnnbook.MinGRU(2, 3), 1)
+    state = torch.get_rng_state()
+    run = fit_adding_task(model, seed=1, batches=3, batch=4, steps=6, test_size=5)
+    assert torch.equal(torch.get_rng_state(), state)      # the global generator untouched
+    assert len(run.history) == 3 and run.targets.shape == (3 * 4 + 5, 1)
+    y_test = run.targets[-5:]
+    assert run.mean_mse == pytest.approx((y_test - 1).pow(2).mean().item())
+    gen = torch.Generator().manual_seed(1)
+    first = rnnbook.data.adding_task(4, 6, generator=gen)[1]
+    assert torch.equal(run.targets[:4], first)
+
+
+def test_fit_adding_task_rejects_a_bad_seed():
+    from rnnbook.train import fit_adding_task
+
+    with pytest.raises(ValueError, match="seed must be >= 0, got -1"):
+        fit_adding_task(rnnbook.NToN(rnnbook.MinGRU(2, 3), 1), seed=-1)
