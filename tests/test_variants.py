@@ -430,3 +430,105 @@ def test_variant_state_shape():
     with pytest.raises(ValueError, match=re.escape(
             "c0 must have shape (1, 2, 3) = (num_layers, batch, hidden_size), got (1, 3, 3)")):
         rnnbook.SRU(2, 3, dtype=F64)(rand(4, 2, 2), rand(1, 3, 3))
+
+
+# ---------------------------------------------------------------- counting and helpers
+@pytest.mark.parametrize("T", [1, 2, 3, 8, 9, 100])
+def test_count_ops_scan_rounds_and_products(T):
+    from rnnbook.scan import count_ops
+
+    a, b = rand(T, 3, 2), rand(T, 3, 2)
+    with count_ops() as ops:
+        linear_scan(a, b)
+    rounds = math.ceil(math.log2(T)) if T > 1 else 0
+    assert (ops.scans, ops.loops, ops.rounds, ops.steps) == (1, 0, rounds, 0)
+    # two products per element from the offset d = 2^k on, in every round
+    assert ops.products == 6 * sum(2 * (T - 2**k) for k in range(rounds))
+    with count_ops() as ops:
+        linear_scan(a, b, rand(3, 2))
+    assert ops.products == 6 * sum(2 * (T - 2**k) for k in range(rounds)) + 6
+
+
+def test_count_ops_loop_nests_and_sees_layers():
+    from rnnbook.scan import count_ops
+
+    with count_ops() as outer:
+        linear_recurrence_loop(rand(7, 4), rand(7, 4))
+        assert (outer.loops, outer.steps, outer.products) == (1, 7, 28)
+        with count_ops() as inner:
+            rnnbook.QRNN(2, 3, num_layers=2, window=2, dtype=F64)(rand(16, 1, 2))
+    assert (inner.scans, inner.rounds, inner.loops) == (2, 8, 0)
+    assert outer.scans == 2 and outer.rounds == 8 and outer.products == 28 + inner.products
+    with count_ops() as ops:                      # nothing counted outside a block
+        pass
+    linear_scan(rand(4, 1), rand(4, 1))
+    assert ops.scans == 0
+
+
+def test_last_step_mse_reads_the_last_step():
+    from rnnbook.train import last_step_mse
+
+    model = rnnbook.NToN(rnnbook.MinGRU(2, 3, dtype=F64), 1, dtype=F64)
+    x, y = rand(5, 4, 2), rand(4, 1)
+    scores, _ = model(x)
+    assert last_step_mse(model, x, y).item() == pytest.approx(((scores[-1] - y) ** 2).mean().item())
+
+
+def test_last_step_mse_rejects_wrong_target_shape():
+    from rnnbook.train import last_step_mse
+
+    model = rnnbook.NToN(rnnbook.MinGRU(2, 3, dtype=F64), 1, dtype=F64)
+    with pytest.raises(ValueError, match=re.escape("y must have shape (4, 1)")):
+        last_step_mse(model, rand(5, 4, 2), rand(4))
+
+
+def test_source_lines_finds_and_fails_loudly():
+    from rnnbook.introspect import source_lines
+
+    lines = source_lines(linear_scan, "d *= 2")
+    assert lines == ["d *= 2"]
+    with pytest.raises(ValueError, match="match no line"):
+        source_lines(linear_scan, "no such line here")
+    with pytest.raises(ValueError, match="at least one"):
+        source_lines(linear_scan)
+
+
+def test_count_torch_calls_grows_once_per_step_in_a_loop():
+    from rnnbook.introspect import count_torch_calls
+
+    rnn = rnnbook.RNN(2, 3)
+    c = {T: count_torch_calls(rnn, torch.randn(T, 1, 2)) for T in (4, 8, 9)}
+    per_step = c[9] - c[8]
+    assert per_step > 0 and c[8] - c[4] == 4 * per_step
+    with pytest.raises(TypeError, match="fn must be callable"):
+        count_torch_calls(3)
+
+
+def test_source_lines_rejects_a_non_string_needle():
+    from rnnbook.introspect import source_lines
+
+    with pytest.raises(TypeError, match="needles must be non-empty strings, got 3"):
+        source_lines(linear_scan, 3)
+
+
+def test_fit_adding_task_draws_its_own_data_and_scores():
+    from rnnbook.train import fit_adding_task
+
+    torch.manual_seed(0)
+    model = rnnbook.NToN(rnnbook.MinGRU(2, 3), 1)
+    state = torch.get_rng_state()
+    run = fit_adding_task(model, seed=1, batches=3, batch=4, steps=6, test_size=5)
+    assert torch.equal(torch.get_rng_state(), state)      # the global generator untouched
+    assert len(run.history) == 3 and run.targets.shape == (3 * 4 + 5, 1)
+    y_test = run.targets[-5:]
+    assert run.mean_mse == pytest.approx((y_test - 1).pow(2).mean().item())
+    gen = torch.Generator().manual_seed(1)
+    first = rnnbook.data.adding_task(4, 6, generator=gen)[1]
+    assert torch.equal(run.targets[:4], first)
+
+
+def test_fit_adding_task_rejects_a_bad_seed():
+    from rnnbook.train import fit_adding_task
+
+    with pytest.raises(ValueError, match="seed must be >= 0, got -1"):
+        fit_adding_task(rnnbook.NToN(rnnbook.MinGRU(2, 3), 1), seed=-1)

@@ -5,15 +5,14 @@ state_dict names, gate order); everything else follows the same shapes and calli
 convention. See the book's chapters for the equations each class implements.
 """
 
-from . import attention, bptt, bptt_symbolic, data, plot, sampling, seq2seq, structures, train
+from . import attention, bptt, bptt_symbolic, data, introspect, plot, sampling, seq2seq, structures, train
 from .clockwork import ClockworkRNN
 from .elman import MLP, ElmanNetwork
 from .first_version import NotesFirstVersion, NotesFirstVersionCell
 from .mingru import MinGRU, MinLSTM
 from .qrnn import QRNN
-from .readout import Readout
 from .rnn import RNN, RNNCell
-from .scan import linear_recurrence_loop, linear_scan
+from .scan import count_ops, linear_recurrence_loop, linear_scan
 from .sru import SRU
 from .attention import AttentionDecoder, LuongAttention
 from .seq2seq import Seq2Seq
@@ -21,16 +20,18 @@ from .structures import Decoder, Encoder, NToM, NToN, NToOne, OneToN
 
 __all__ = [
     # modules
-    "attention", "bptt", "bptt_symbolic", "data", "plot", "sampling", "seq2seq", "structures", "train",
+    "attention", "bptt", "bptt_symbolic", "data", "introspect", "plot", "sampling", "seq2seq", "structures",
+    "train",
     # layers with a PyTorch twin
     "RNN", "RNNCell",
     # the notes' networks
     "ElmanNetwork", "MLP", "NotesFirstVersion", "NotesFirstVersionCell",
     # structures
-    "NToN", "NToOne", "OneToN", "Encoder", "Decoder", "NToM", "Readout",
+    "NToN", "NToOne", "OneToN", "Encoder", "Decoder", "NToM",
     # sequence to sequence
     "LuongAttention", "AttentionDecoder", "Seq2Seq",
     # other variants and linear recurrences
     "ClockworkRNN", "SRU", "QRNN", "MinGRU", "MinLSTM", "linear_scan", "linear_recurrence_loop",
+    "count_ops",
 ]
 __version__ = "0.1.0"

@@ -6,6 +6,7 @@ import os
 import random
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -13,9 +14,10 @@ from torch import Tensor, nn
 from tqdm import tqdm
 
 from ._validate import check_int
-from .data import IGNORE_INDEX
+from .data import IGNORE_INDEX, adding_task
 
-__all__ = ["seed_everything", "scores_of", "sequence_loss", "accuracy", "fit", "show_progress"]
+__all__ = ["seed_everything", "scores_of", "sequence_loss", "accuracy", "fit", "show_progress",
+           "last_step_mse", "AddingRun", "fit_adding_task"]
 
 #: Set this environment variable to ``0`` to hide progress bars (the test run and the
 #: notebook re-execution do, so no bar reaches nbval's comparison or the built pages).
@@ -45,6 +47,24 @@ def scores_of(model: nn.Module, x: Tensor) -> Tensor:
     model returns ``(scores, state)`` as :class:`rnnbook.elman.ElmanNetwork` does."""
     out = model(x)
     return out[0] if isinstance(out, tuple) else out
+
+
+def last_step_mse(model: nn.Module, x: Tensor, y: Tensor) -> Tensor:
+    r"""Mean squared error of the model's output at the last step, for regression read
+    out at the end of the sequence (the adding problem):
+    :math:`\frac{1}{N q} \sum_n \lVert o^{(n)}_L - y^{(n)} \rVert^2`.
+
+    ``scores_of(model, x)`` is (L, N, q) and ``y`` (N, q); a ``loss_fn`` for :func:`fit`.
+    """
+    out = scores_of(model, x)
+    if not isinstance(y, Tensor) or out.dim() != 3 or y.shape != out.shape[1:]:
+        shape = tuple(y.shape) if isinstance(y, Tensor) else type(y).__name__
+        raise ValueError(
+            f"y must have shape {tuple(out.shape[1:])} (the model's output at one step, "
+            f"(N, q)), got {shape}"
+        )
+    # o_L - y for every sequence
+    return (out[-1] - y).pow(2).mean()
 
 
 def _check_targets(scores: Tensor, y: Tensor) -> None:
@@ -158,3 +178,41 @@ def fit(
     bar.close()
     model.eval()
     return losses
+
+
+@dataclass
+class AddingRun:
+    """The result of :func:`fit_adding_task`: ``history`` (the training loss of each
+    batch), ``test_mse`` (the model's MSE on the test set), ``mean_mse`` (the test MSE of
+    predicting the mean, 1, for every sequence) and ``targets`` (every target drawn,
+    training and test, shape (M, 1))."""
+
+    history: list[float]
+    test_mse: float
+    mean_mse: float
+    targets: Tensor
+
+
+def fit_adding_task(model: nn.Module, *, seed: int = 0, batches: int = 500, batch: int = 64,
+                    steps: int = 50, test_size: int = 1000, lr: float = 1e-2,
+                    clip: float | None = 1.0) -> AddingRun:
+    """Train ``model`` on the adding problem (:func:`rnnbook.data.adding_task`) and score it.
+
+    ``batches`` batches of ``batch`` sequences of ``steps`` steps, then a test set of
+    ``test_size`` sequences, all drawn from ``torch.Generator().manual_seed(seed)`` (the
+    global generator, which initialised the model, is not touched). Trained by :func:`fit`
+    with :func:`last_step_mse` (Adam, ``lr``, gradient norm clipped to ``clip``); the
+    model reads input (steps, N, 2) and returns per-step outputs (steps, N, 1).
+    """
+    check_int("seed", seed, minimum=0)
+    gen = torch.Generator().manual_seed(seed)
+    data = [adding_task(batch, steps, generator=gen) for _ in range(batches)]
+    x_test, y_test = adding_task(test_size, steps, generator=gen)
+    history = fit(model, lambda i: data[i], steps=batches, lr=lr, clip=clip, loss_fn=last_step_mse)
+    model.eval()
+    with torch.no_grad():
+        test_mse = last_step_mse(model, x_test, y_test).item()
+    # predicting the mean E[y] = 1 for every sequence
+    mean_mse = (y_test - 1).pow(2).mean().item()
+    targets = torch.cat([y for _, y in data] + [y_test])
+    return AddingRun(history, test_mse, mean_mse, targets)
