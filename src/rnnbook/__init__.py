@@ -7,7 +7,10 @@ convention. See the book's chapters for the equations each class implements.
 
 from . import data, plot, train
 from .elman import MLP, ElmanNetwork
+from .gru import GRU, GRUCell
+from .lstm import LSTM, LSTMCell, PeepholeLSTM, PeepholeLSTMCell
 from .rnn import RNN, RNNCell
 
-__all__ = ["RNN", "RNNCell", "ElmanNetwork", "MLP", "data", "plot", "train"]
+__all__ = ["RNN", "RNNCell", "ElmanNetwork", "MLP", "data", "plot", "train",
+           "GRU", "GRUCell", "LSTM", "LSTMCell", "PeepholeLSTM", "PeepholeLSTMCell"]
 __version__ = "0.1.0"
