@@ -11,7 +11,7 @@ from torch import Tensor, nn
 
 from ._validate import check_bool, check_int
 
-__all__ = ["Readout"]
+__all__ = ["Readout", "mse_loss"]
 
 
 class Readout(nn.Module):
@@ -46,3 +46,12 @@ class Readout(nn.Module):
                 f"got shape {tuple(out.shape)}"
             )
         return self.linear(out[-1] if self.last_only else out)
+
+
+def mse_loss(model: nn.Module, x: Tensor, y: Tensor) -> Tensor:
+    """Mean squared error of a one-output regression model, ``mean((model(x)[..., 0] - y)^2)``;
+    a ``loss_fn`` for :func:`rnnbook.train.fit` (e.g. on :func:`rnnbook.data.adding_problem`)."""
+    pred = model(x)[..., 0]
+    if pred.shape != y.shape:
+        raise ValueError(f"y must have shape {tuple(pred.shape)} (one target per prediction), got {tuple(y.shape)}")
+    return ((pred - y) ** 2).mean()
