@@ -32,7 +32,7 @@ test: $(STAMP) chromium
 
 # Re-execute one chapter in place, as committed (no progress bars): make execute NB=book/chapters/01_mlp_to_rnn.ipynb
 execute: $(STAMP)
-	RNNBOOK_PROGRESS=0 $(VENV)/bin/jupyter execute --inplace $(NB)
+	RNNBOOK_PROGRESS=0 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(VENV)/bin/jupyter execute --inplace $(NB)
 
 lab: $(STAMP)
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[book,test,lab]"

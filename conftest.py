@@ -17,6 +17,11 @@ import pytest
 # No progress bars in the kernels nbval starts (they inherit this environment): a bar's
 # text holds timings, which would differ from the committed outputs.
 os.environ["RNNBOOK_PROGRESS"] = "0"
+# One thread per process: `make test` runs two workers (two notebook kernels, or unit tests
+# beside the book build) on a two-core machine; more threads each oversubscribe the cores
+# and made a chapter up to 25x slower. Set before torch is imported anywhere in the run.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 _BUDGET_S = float(os.environ.get("RNNBOOK_CHAPTER_BUDGET_S", "60"))
 _times: dict[str, float] = defaultdict(float)

@@ -59,7 +59,8 @@ _PROBE = r"""
     out.untypeset_math = maths.filter(m => !m.querySelector('mjx-container'))
                               .map(m => m.textContent.trim().slice(0, 60));
     const clone = document.body.cloneNode(true);
-    clone.querySelectorAll('mjx-container, pre, code, script, style').forEach(e => e.remove());
+    // code and Python signatures (default values may hold TeX strings) are not prose
+    clone.querySelectorAll('mjx-container, pre, code, script, style, .sig, .highlight').forEach(e => e.remove());
     const raw = clone.textContent.match(/\$\$|\\\(|\\\[|\\(frac|mathbb|partial|sum|tanh|begin|operatorname)\b/g);
     out.raw_tex = raw ? [...new Set(raw)] : [];
     const el = document.createElement('pre');

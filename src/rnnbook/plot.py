@@ -169,6 +169,7 @@ def loglog(x: list[float], series: dict[str, list[float]], *, ax: Axes | None = 
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3, which="both")
     ax.legend(frameon=False)
+    return ax
 # -- the structures of the notes ("RNN 基本结构") and a 2-D map of embeddings ------------------
 
 #: The four structures :func:`rnn_structure` draws.
@@ -311,6 +312,7 @@ def gradient_decay(measured: dict[str, list[float]], bounds: dict[str, list[floa
     ax.grid(alpha=0.3)
     ax.legend(frameon=False)
     ax.spines[["top", "right"]].set_visible(False)
+    return ax
 def attention_heatmap(weights, source: list[str], output: list[str], *, ax: Axes | None = None,
                       title: str | None = None) -> Axes:
     """Draw attention weights (T, L) as a heatmap: one row per output token (``output``,
