@@ -311,6 +311,9 @@ def gradient_decay(measured: dict[str, list[float]], bounds: dict[str, list[floa
     ax.grid(alpha=0.3)
     ax.legend(frameon=False)
     ax.spines[["top", "right"]].set_visible(False)
+    return ax
+
+
 def attention_heatmap(weights, source: list[str], output: list[str], *, ax: Axes | None = None,
                       title: str | None = None) -> Axes:
     """Draw attention weights (T, L) as a heatmap: one row per output token (``output``,
