@@ -8,7 +8,6 @@ import torch
 import rnnbook
 from rnnbook.data import adding_problem, future_task
 from rnnbook.notes_lstm import step5_from_lstm
-from rnnbook.readout import Readout
 
 F64 = torch.float64
 X = torch.zeros(5, 2, 3, dtype=F64)
@@ -86,10 +85,6 @@ CASES = [
      "steps must be >= 4, got 3"),
     ("future_task zero shift", lambda: future_task(2, 5, shift=0, generator=torch.Generator()), ValueError,
      "shift must be >= 1, got 0"),
-    ("Readout features mismatch", lambda: Readout(rnnbook.GRU(3, 4, dtype=F64), 5, 2)(X), ValueError,
-     "the layer's output must have 5 features (features), got shape (5, 2, 4)"),
-    ("Readout of a batch_first layer", lambda: Readout(rnnbook.GRU(3, 4, batch_first=True), 4, 2), ValueError,
-     "layer must be time-major (batch_first=False), got batch_first=True"),
 ]
 
 

@@ -474,6 +474,28 @@ def test_last_step_mse_reads_the_last_step():
     assert last_step_mse(model, x, y).item() == pytest.approx(((scores[-1] - y) ** 2).mean().item())
 
 
+def test_last_step_mse_takes_an_n_to_one_output_as_the_last_step():
+    from rnnbook.train import last_step_mse
+
+    layer = rnnbook.MinGRU(2, 3, dtype=F64)
+    per_step = rnnbook.NToN(layer, 2, dtype=F64)
+    final = rnnbook.NToOne(layer, 2, dtype=F64)
+    final.head.load_state_dict(per_step.head.state_dict())
+    x, y = rand(5, 4, 2), rand(4, 2)
+    assert final(x).shape == (4, 2)
+    assert abs(last_step_mse(final, x, y) - last_step_mse(per_step, x, y)).item() <= 1e-12
+    assert last_step_mse(final, x, y).item() == pytest.approx(((final(x) - y) ** 2).mean().item())
+
+
+def test_last_step_mse_rejects_a_flat_target_for_an_n_to_one_model():
+    from rnnbook.train import last_step_mse
+
+    model = rnnbook.NToOne(rnnbook.MinGRU(2, 3, dtype=F64), 1, dtype=F64)
+    with pytest.raises(ValueError, match=re.escape("y must have shape (4, 1) (the model's output "
+                                                   "at the last step, (N, q)), got (4,)")):
+        last_step_mse(model, rand(5, 4, 2), rand(4))
+
+
 def test_last_step_mse_rejects_wrong_target_shape():
     from rnnbook.train import last_step_mse
 
@@ -523,8 +545,8 @@ def test_fit_adding_task_draws_its_own_data_and_scores():
     y_test = run.targets[-5:]
     assert run.mean_mse == pytest.approx((y_test - 1).pow(2).mean().item())
     gen = torch.Generator().manual_seed(1)
-    first = rnnbook.data.adding_task(4, 6, generator=gen)[1]
-    assert torch.equal(run.targets[:4], first)
+    first = rnnbook.data.adding_problem(4, 6, generator=gen)[1]
+    assert torch.equal(run.targets[:4], first[:, None])
 
 
 def test_fit_adding_task_rejects_a_bad_seed():

@@ -15,7 +15,7 @@ from torch import Tensor
 
 from ._validate import check_int
 
-__all__ = ["IGNORE_INDEX", "one_hot", "echo_task", "sum_of_sines", "adding_task", "pad_sequences",
+__all__ = ["IGNORE_INDEX", "one_hot", "echo_task", "sum_of_sines", "pad_sequences",
            "zen_of_python", "CharVocab", "TOY_CATEGORIES", "toy_grammar", "max_task", "count_up_task",
            "collapse_task", "DATE_FORMATS", "DATE_SOURCE_CHARS", "DATE_TARGET_CHARS", "PAD", "START",
            "END", "DatePairs", "date_pairs", "encode_chars", "decode_chars", "adding_problem", "future_task"]
@@ -94,28 +94,6 @@ def sum_of_sines(steps: int, periods: tuple[int, ...] = (8, 32, 80, 160), *,
     return torch.ones(steps, 1, 1, dtype=dtype), y.to(dtype)[:, None, None]
 
 
-def adding_task(batch: int, steps: int, *, generator: torch.Generator,
-                dtype: torch.dtype = torch.float32) -> tuple[Tensor, Tensor]:
-    r"""The adding problem: values ``U[0, 1]`` and one marker in each half of the sequence;
-    the target is the sum of the two marked values.
-
-    Returns ``x`` (steps, batch, 2), channel 0 the values and channel 1 the markers, and
-    ``y`` (batch, 1). Predicting the mean (1) scores an MSE of 1/6 (the variance of the
-    sum of two independent ``U[0, 1]``).
-    """
-    _check_generator(generator)
-    check_int("batch", batch, minimum=1)
-    check_int("steps", steps, minimum=2)
-    values = torch.rand(steps, batch, generator=generator, dtype=torch.float64)
-    half = steps // 2
-    first = torch.randint(half, (batch,), generator=generator)
-    second = torch.randint(half, steps, (batch,), generator=generator)
-    markers = torch.zeros(steps, batch, dtype=torch.float64)
-    cols = torch.arange(batch)
-    markers[first, cols] = 1.0
-    markers[second, cols] = 1.0
-    y = (values[first, cols] + values[second, cols])[:, None]
-    return torch.stack([values, markers], dim=-1).to(dtype), y.to(dtype)
 # -- variable-length sequences, text and small tasks for the structures and embedding chapters
 
 

@@ -313,6 +313,8 @@ def gradient_decay(measured: dict[str, list[float]], bounds: dict[str, list[floa
     ax.legend(frameon=False)
     ax.spines[["top", "right"]].set_visible(False)
     return ax
+
+
 def attention_heatmap(weights, source: list[str], output: list[str], *, ax: Axes | None = None,
                       title: str | None = None) -> Axes:
     """Draw attention weights (T, L) as a heatmap: one row per output token (``output``,

@@ -14,7 +14,7 @@ from torch import Tensor, nn
 from tqdm import tqdm
 
 from ._validate import check_int
-from .data import IGNORE_INDEX, adding_task
+from .data import IGNORE_INDEX, adding_problem
 
 __all__ = ["seed_everything", "scores_of", "sequence_loss", "accuracy", "fit", "show_progress",
            "last_step_mse", "AddingRun", "fit_adding_task"]
@@ -54,17 +54,21 @@ def last_step_mse(model: nn.Module, x: Tensor, y: Tensor) -> Tensor:
     out at the end of the sequence (the adding problem):
     :math:`\frac{1}{N q} \sum_n \lVert o^{(n)}_L - y^{(n)} \rVert^2`.
 
-    ``scores_of(model, x)`` is (L, N, q) and ``y`` (N, q); a ``loss_fn`` for :func:`fit`.
+    ``scores_of(model, x)`` is either the output at every step, (L, N, q) (a
+    :class:`rnnbook.structures.NToN`), whose last step is read, or one output per
+    sequence, (N, q), already read from the last step (a
+    :class:`rnnbook.structures.NToOne`); ``y`` is (N, q). A ``loss_fn`` for :func:`fit`.
     """
     out = scores_of(model, x)
-    if not isinstance(y, Tensor) or out.dim() != 3 or y.shape != out.shape[1:]:
+    last = out[-1] if out.dim() == 3 else out
+    if not isinstance(y, Tensor) or out.dim() not in (2, 3) or y.shape != last.shape:
         shape = tuple(y.shape) if isinstance(y, Tensor) else type(y).__name__
         raise ValueError(
-            f"y must have shape {tuple(out.shape[1:])} (the model's output at one step, "
+            f"y must have shape {tuple(last.shape)} (the model's output at the last step, "
             f"(N, q)), got {shape}"
         )
     # o_L - y for every sequence
-    return (out[-1] - y).pow(2).mean()
+    return (last - y).pow(2).mean()
 
 
 def _check_targets(scores: Tensor, y: Tensor) -> None:
@@ -193,21 +197,30 @@ class AddingRun:
     targets: Tensor
 
 
+def _column_targets(batch: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
+    """``(x, y)`` with ``y`` (N,) as a column (N, 1), the shape of a one-output model's output."""
+    x, y = batch
+    return x, y[:, None]
+
+
 def fit_adding_task(model: nn.Module, *, seed: int = 0, batches: int = 500, batch: int = 64,
                     steps: int = 50, test_size: int = 1000, lr: float = 1e-2,
                     clip: float | None = 1.0) -> AddingRun:
-    """Train ``model`` on the adding problem (:func:`rnnbook.data.adding_task`) and score it.
+    """Train ``model`` on the adding problem (:func:`rnnbook.data.adding_problem`) and score it.
 
     ``batches`` batches of ``batch`` sequences of ``steps`` steps, then a test set of
     ``test_size`` sequences, all drawn from ``torch.Generator().manual_seed(seed)`` (the
     global generator, which initialised the model, is not touched). Trained by :func:`fit`
     with :func:`last_step_mse` (Adam, ``lr``, gradient norm clipped to ``clip``); the
-    model reads input (steps, N, 2) and returns per-step outputs (steps, N, 1).
+    model reads input (steps, N, 2) and returns per-step outputs (steps, N, 1) (an
+    :class:`rnnbook.structures.NToN`) or one output per sequence, (N, 1) (an
+    :class:`rnnbook.structures.NToOne`); the targets, (N,) from
+    :func:`rnnbook.data.adding_problem`, are compared as (N, 1).
     """
     check_int("seed", seed, minimum=0)
     gen = torch.Generator().manual_seed(seed)
-    data = [adding_task(batch, steps, generator=gen) for _ in range(batches)]
-    x_test, y_test = adding_task(test_size, steps, generator=gen)
+    data = [_column_targets(adding_problem(batch, steps, generator=gen)) for _ in range(batches)]
+    x_test, y_test = _column_targets(adding_problem(test_size, steps, generator=gen))
     history = fit(model, lambda i: data[i], steps=batches, lr=lr, clip=clip, loss_fn=last_step_mse)
     model.eval()
     with torch.no_grad():
