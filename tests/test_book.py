@@ -90,3 +90,24 @@ def test_errata_page_lists_every_erratum_box():
     proc = subprocess.run([sys.executable, str(ROOT / "tools" / "errata.py"), "--check"], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "errata in all" in (BOOK / "errata.md").read_text()
+
+
+def test_every_glossary_term_is_linked_from_a_chapter():
+    """The glossary has no unused entries: each term (or one of its aliases) is linked with
+    {term} from some chapter. (Missing terms are caught by the strict build.)"""
+    text = (BOOK / "glossary.md").read_text(encoding="utf-8")
+    block = text.split("```{glossary}", 1)[1].split("```", 1)[0]
+    entries, current = [], []
+    for line in block.splitlines():
+        if line and not line.startswith(" "):
+            current.append(line.strip())
+        elif current:
+            entries.append(current)
+            current = []
+    used = set()
+    for nb in notebooks():
+        for cell in json.loads(nb.read_text(encoding="utf-8"))["cells"]:
+            src = "".join(cell["source"])
+            used |= set(re.findall(r"\{term\}`(?:[^`<]*<)?([^`>]+)>?`", src))
+    unused = [names for names in entries if not set(names) & used]
+    assert entries and not unused, f"glossary entries no chapter links to: {unused}"
