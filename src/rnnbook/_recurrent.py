@@ -38,7 +38,9 @@ from ._validate import check_bool, check_int, check_probability, check_shape, ch
 
 __all__ = ["RecurrentLayer", "CellBase"]
 
-Params = tuple[Tensor, Tensor, Tensor | None, Tensor | None, Tensor | None]
+# (weight_ih, weight_hh, bias_ih, bias_hh, weight_hr) of one layer and direction, followed by
+# the subclass's extra parameters (``_extra_shapes``) if it has any.
+Params = tuple[Tensor | None, ...]
 
 
 class CellBase(nn.Module):
@@ -62,7 +64,13 @@ class CellBase(nn.Module):
         else:
             self.register_parameter("bias_ih", None)
             self.register_parameter("bias_hh", None)
+        for name, shape in self._extra_shapes().items():
+            setattr(self, name, nn.Parameter(torch.empty(shape, **factory)))
         self.reset_parameters()
+
+    def _extra_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Parameters beyond torch's four (e.g. peephole weights), registered after them."""
+        return {}
 
     def reset_parameters(self) -> None:
         """Draw every parameter from U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)), as torch does."""
@@ -150,6 +158,7 @@ class RecurrentLayer(nn.Module):
                     shapes.update(bias_ih=(gates,), bias_hh=(gates,))
                 if proj_size > 0:
                     shapes["weight_hr"] = (proj_size, hidden_size)
+                shapes.update(self._extra_shapes())
                 names = []
                 for stem, shape in shapes.items():
                     setattr(self, stem + suffix, nn.Parameter(torch.empty(shape, **factory)))
@@ -193,6 +202,15 @@ class RecurrentLayer(nn.Module):
         """Size of each state tensor, in the order of ``_state_names``."""
         return (self.proj_size or self.hidden_size,)
 
+    def _state_labels(self) -> tuple[str, ...]:
+        """How each state's last dimension is named in error messages."""
+        return ("proj_size" if self.proj_size else "hidden_size",) + ("hidden_size",) * (len(self._state_names) - 1)
+
+    def _extra_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Per layer and direction, parameters beyond torch's (e.g. peephole weights), registered
+        after them with the same ``_l{k}`` / ``_reverse`` suffixes; ``_params`` appends them."""
+        return {}
+
     def _step(self, gi_t: Tensor, state: tuple[Tensor, ...], params: Params) -> tuple[Tensor, ...]:
         """One time step given the precomputed input projection ``gi_t = x_t W_ih^T + b_ih``."""
         raise NotImplementedError
@@ -212,7 +230,8 @@ class RecurrentLayer(nn.Module):
         def get(stem: str) -> Tensor | None:
             return getattr(self, stem + suffix, None)
 
-        return (get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh"), get("weight_hr"))
+        extra = tuple(get(stem) for stem in self._extra_shapes())
+        return (get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh"), get("weight_hr")) + extra
 
     def _check_input(self, input: object) -> tuple[Tensor, bool]:
         """Validate the input; return it time-major ``(L, N, H_in)`` and whether it was batched."""
@@ -245,20 +264,20 @@ class RecurrentLayer(nn.Module):
             return tuple(x.new_zeros(rows, batch, size) for size in sizes)
         parts = self._unpack_state(hx)
         states = []
-        for name, part, size in zip(self._state_names, parts, sizes, strict=True):
+        for name, part, size, label in zip(self._state_names, parts, sizes, self._state_labels(), strict=True):
             ndim = 3 if batched else 2
             h = check_tensor(name, part, ndims=(ndim,), dtype=x.dtype)
             if batched:
-                check_shape(name, h, (rows, batch, size), "(num_layers * num_directions, batch, hidden_size)")
+                check_shape(name, h, (rows, batch, size), f"(num_layers * num_directions, batch, {label})")
             else:
-                check_shape(name, h, (rows, size), "(num_layers * num_directions, hidden_size) for unbatched input")
+                check_shape(name, h, (rows, size), f"(num_layers * num_directions, {label}) for unbatched input")
                 h = h.unsqueeze(1)
             states.append(h)
         return tuple(states)
 
     def _run_direction(self, x: Tensor, state: tuple[Tensor, ...], params: Params) -> tuple[Tensor, tuple[Tensor, ...]]:
         """Run one layer in one direction over time-major ``x``; return outputs and final state."""
-        w_ih, _, b_ih, _, _ = params
+        w_ih, b_ih = params[0], params[2]
         gi = F.linear(x, w_ih, b_ih)  # all time steps in one product: (L, N, gates * H)
         outputs = []
         for t in range(x.shape[0]):

@@ -11,7 +11,7 @@ from torch import Tensor
 
 from ._validate import check_int
 
-__all__ = ["IGNORE_INDEX", "one_hot", "echo_task"]
+__all__ = ["IGNORE_INDEX", "one_hot", "echo_task", "adding_problem", "future_task"]
 
 #: Target value meaning "no target at this step" (the default ``ignore_index`` of torch's cross entropy).
 IGNORE_INDEX = -100
@@ -68,4 +68,67 @@ def echo_task(
     symbols = torch.randint(num_symbols, (steps, batch), generator=generator)
     y = torch.full_like(symbols, IGNORE_INDEX)
     y[delay:] = symbols[:-delay]
+    return one_hot(symbols, num_symbols, dtype), y
+
+
+def adding_problem(
+    batch: int,
+    steps: int,
+    *,
+    generator: torch.Generator,
+    dtype: torch.dtype = torch.float32,
+) -> tuple[Tensor, Tensor]:
+    """The adding problem (Hochreiter & Schmidhuber 1997): add the two marked numbers.
+
+    Each sequence has ``steps`` steps of two features: a value drawn from U[0, 1] and a
+    marker, 1 at exactly two steps (one drawn uniformly from the first half,
+    ``[0, steps // 2)``, one from the second, ``[steps // 2, steps)``) and 0 elsewhere.
+    Returns ``x`` (steps, batch, 2) and ``y`` (batch,), the sum of the two marked values.
+
+    Predicting the mean, 1, for every sequence gives MSE = Var(u1 + u2) = 2/12 = 1/6 ~ 0.167:
+    the baseline to beat. Solving it needs a memory that spans the whole sequence.
+    """
+    _check_generator(generator)
+    check_int("batch", batch, minimum=1)
+    check_int("steps", steps, minimum=2)
+    values = torch.rand(steps, batch, generator=generator, dtype=dtype)
+    half = steps // 2
+    first = torch.randint(half, (batch,), generator=generator)
+    second = half + torch.randint(steps - half, (batch,), generator=generator)
+    markers = torch.zeros(steps, batch, dtype=dtype)
+    columns = torch.arange(batch)
+    markers[first, columns] = 1
+    markers[second, columns] = 1
+    y = values[first, columns] + values[second, columns]
+    return torch.stack([values, markers], dim=-1), y
+
+
+def future_task(
+    batch: int,
+    steps: int,
+    num_symbols: int = 10,
+    shift: int = 3,
+    *,
+    generator: torch.Generator,
+    dtype: torch.dtype = torch.float32,
+) -> tuple[Tensor, Tensor]:
+    """Predict the future: at every step, output the symbol that comes ``shift`` steps later.
+
+    Symbols are drawn uniformly and independently from ``num_symbols``. Returns ``x``
+    (steps, batch, num_symbols) one-hot and ``y`` (steps, batch) with
+    ``y[t] = symbol[t + shift]``, and :data:`IGNORE_INDEX` for the last ``shift`` steps,
+    which have no future to predict.
+
+    A model that reads the sequence forwards only cannot beat chance (``1 / num_symbols``):
+    ``symbol[t + shift]`` is independent of everything up to step ``t``. A bidirectional
+    model, which also reads it backwards, can solve it exactly.
+    """
+    _check_generator(generator)
+    check_int("batch", batch, minimum=1)
+    check_int("num_symbols", num_symbols, minimum=2)
+    check_int("shift", shift, minimum=1)
+    check_int("steps", steps, minimum=shift + 1)
+    symbols = torch.randint(num_symbols, (steps, batch), generator=generator)
+    y = torch.full_like(symbols, IGNORE_INDEX)
+    y[:-shift] = symbols[shift:]
     return one_hot(symbols, num_symbols, dtype), y
