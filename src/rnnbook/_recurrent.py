@@ -24,7 +24,7 @@ in one matrix product before the loop over time; only ``h_{t-1} W_hh^T`` stays
 inside it.
 
 The layers with a hand-written backward (``backward="bptt"``, the default: RNN, GRU in
-torch's form, LSTM) run the loop inside a :class:`torch.autograd.Function` of
+torch's form, LSTM) run the loop inside a ``torch.autograd.Function`` of
 :mod:`rnnbook.bptt` (``_bptt``); ``backward="autograd"`` runs the readable per-step loop
 below and lets autograd record it.
 """
@@ -39,6 +39,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence
 
+from .bptt import BACKWARDS
 from ._validate import check_bool, check_choice, check_int, check_probability, check_shape, check_tensor
 
 __all__ = ["RecurrentLayer", "CellBase"]
@@ -135,7 +136,7 @@ class RecurrentLayer(nn.Module):
         backward: str = "bptt",
     ) -> None:
         super().__init__()
-        self.backward = check_choice("backward", backward, ("bptt", "autograd"))
+        self.backward = check_choice("backward", backward, BACKWARDS)
         self.input_size = check_int("input_size", input_size, minimum=1)
         self.hidden_size = check_int("hidden_size", hidden_size, minimum=1)
         self.num_layers = check_int("num_layers", num_layers, minimum=1)

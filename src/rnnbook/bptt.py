@@ -1,6 +1,6 @@
 r"""Hand-written backpropagation through time (BPTT) for the Elman RNN, the GRU and the LSTM.
 
-Each recurrence is a :class:`torch.autograd.Function`. Its forward runs the loop over time
+Each recurrence is a ``torch.autograd.Function``. Its forward runs the loop over time
 (the input projection ``gi = x W_ih^T + b_ih`` of every step is already done, in one matrix
 product, by the layer) and keeps what the backward needs; its backward is BPTT: one loop
 from the last step to the first that carries ``∂L/∂h_t`` (and ``∂L/∂c_t``) backwards and
@@ -48,8 +48,8 @@ The factors that multiply ``dh_t`` or ``dc_t`` (``(1 − z_t)(1 − n_t²)``, ``
 forward loop; each backward step is then a few elementwise products and one matrix product.
 
 The GRU of Cho et al. (``reset_after=False``) and the peephole LSTM have no hand-written
-backward: their layers run the autograd path (:attr:`rnnbook.gru.GRU` with
-``reset_after=False``, :class:`rnnbook.lstm.PeepholeLSTM`).
+backward: their layers (``rnnbook.GRU(..., reset_after=False)``, ``rnnbook.PeepholeLSTM``)
+run the autograd path.
 """
 
 from __future__ import annotations
