@@ -64,19 +64,41 @@ __all__ = ["elman_bptt", "gru_bptt", "lstm_bptt", "ElmanBPTT", "GRUBPTT", "LSTMB
 BACKWARDS = ("bptt", "autograd")
 
 
+def _onednn_available() -> bool:
+    try:
+        return torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")
+    except (AttributeError, RuntimeError):
+        return False
+
+
+_ONEDNN = _onednn_available()
+
+
+def _linear(x: Tensor, w: Tensor, b: Tensor | None = None) -> Tensor:
+    """``x w^T (+ b)`` for a 2-D ``x`` (N, K), a contiguous ``w`` (M, K) and ``b`` (M) or None.
+
+    In float32 on the CPU the product goes through oneDNN (``torch.ops.mkldnn._linear_pointwise``,
+    the library behind ``torch.nn.LSTM``'s CPU kernel), which at these small shapes is faster
+    than the default BLAS on some CPUs; other dtypes and devices use ``x @ w.T``. The two agree
+    to float32 rounding (tested).
+    """
+    if _ONEDNN and x.dtype == torch.float32 and x.device.type == "cpu":
+        return torch.ops.mkldnn._linear_pointwise(x.contiguous(), w, b, "none", [], "")
+    return x @ w.T if b is None else torch.addmm(b, x, w.T)
+
+
 def _with_bias(gi: Tensor, bias: Tensor | None) -> Tensor:
     """``gi + bias`` as a new contiguous tensor (the loop writes into it in place)."""
     return gi + bias if bias is not None else gi.clone(memory_format=torch.contiguous_format)
 
 
-def _previous_states(h0: Tensor, out: Tensor) -> Tensor:
-    """``h_0, h_1, …, h_{T-1}`` stacked: (L, N, H)."""
-    return torch.cat([h0.unsqueeze(0), out[:-1]])
-
-
-def _weight_grads(delta: Tensor, inputs: Tensor, need_w: bool, need_b: bool):
-    """``Σ_t δ_t^T x_t`` as one product over all steps and ``Σ_t δ_t`` (None where not needed)."""
-    dw = delta.flatten(0, 1).T @ inputs.flatten(0, 1) if need_w else None
+def _weight_grads(delta: Tensor, h0: Tensor, out: Tensor, need_w: bool, need_b: bool):
+    """``Σ_t δ_t^T h_{t-1}`` as one product over all steps (plus the ``t = 1`` term, which
+    involves ``h_0``) and ``Σ_t δ_t``; None where not needed."""
+    dw = None
+    if need_w:
+        # Σ_{t>=2} δ_t^T h_{t-1} = Δ[1:]^T H[:-1], then + δ_1^T h_0
+        dw = torch.addmm(delta[0].T @ h0, delta[1:].flatten(0, 1).T, out[:-1].flatten(0, 1))
     db = delta.sum((0, 1)) if need_b else None
     return dw, db
 
@@ -92,11 +114,12 @@ class ElmanBPTT(torch.autograd.Function):
     @staticmethod
     def forward(ctx, gi, h0, weight_hh, bias_hh, nonlinearity):
         out = _with_bias(gi, bias_hh)  # a_t, overwritten in place by h_t
-        w_t = weight_hh.T
+        steps = out.unbind(0)
+        weight_hh = weight_hh.contiguous()
         h = h0
-        for t in range(out.shape[0]):
+        for a in steps:
             # a_t = gi_t + b_hh + h_{t-1} W_hh^T
-            a = out[t].addmm_(h, w_t)
+            a.add_(_linear(h, weight_hh))
             # h_t = act(a_t)
             h = a.tanh_() if nonlinearity == "tanh" else a.relu_()
         ctx.nonlinearity = nonlinearity
@@ -111,16 +134,18 @@ class ElmanBPTT(torch.autograd.Function):
         # act'(a_t) from the saved h_t: 1 − h_t² for tanh, [h_t > 0] for relu
         dact = 1 - out * out if ctx.nonlinearity == "tanh" else (out > 0).to(out.dtype)
         delta = torch.empty_like(out)
-        dh = grad_out[-1]
+        deltas, dacts, grads = delta.unbind(0), dact.unbind(0), grad_out.unbind(0)
+        w_t = weight_hh.T.contiguous()
+        dh = grads[-1]
         for t in range(out.shape[0] - 1, -1, -1):
             # δ_t = dh_t ⊙ act'(a_t)
-            torch.mul(dh, dact[t], out=delta[t])
+            torch.mul(dh, dacts[t], out=deltas[t])
             if t > 0:
                 # dh_{t-1} = g_{t-1} + δ_t W_hh
-                dh = torch.addmm(grad_out[t - 1], delta[t], weight_hh)
+                dh = _linear(deltas[t], w_t).add_(grads[t - 1])
         need = ctx.needs_input_grad
         dh0 = delta[0] @ weight_hh if need[1] else None
-        dw, db = _weight_grads(delta, _previous_states(h0, out), need[2], need[3] and ctx.has_bias)
+        dw, db = _weight_grads(delta, h0, out, need[2], need[3] and ctx.has_bias)
         return delta, dh0, dw, db, None
 
 
@@ -135,65 +160,65 @@ class GRUBPTT(torch.autograd.Function):
     def forward(ctx, gi, h0, weight_hh, bias_hh):
         L, N, H3 = gi.shape
         H = H3 // 3
-        gh = gi.new_empty(L, N, H3)  # h_{t-1} W_hh^T + b_hh, then r_t, z_t in its first 2H
-        rz = gi.new_empty(L, N, 2 * H)
+        rz = gi.new_empty(L, N, 2 * H)  # r_t, z_t
         n = gi.new_empty(L, N, H)
         out = gi.new_empty(L, N, H)
-        w_t = weight_hh.T
+        weight_hh = weight_hh.contiguous()
+        gis, rzs, ns, outs = gi.unbind(0), rz.unbind(0), n.unbind(0), out.unbind(0)
+        ghs = []
         h = h0
         for t in range(L):
             # gh_t = h_{t-1} W_hh^T + b_hh   (the three recurrent products in one)
-            if bias_hh is None:
-                torch.mm(h, w_t, out=gh[t])
-            else:
-                torch.addmm(bias_hh, h, w_t, out=gh[t])
+            gh = _linear(h, weight_hh, bias_hh)
+            ghs.append(gh)
             # [r_t, z_t] = σ(gi_rz + gh_rz)
-            torch.add(gi[t, :, :2 * H], gh[t, :, :2 * H], out=rz[t]).sigmoid_()
+            torch.add(gis[t][:, :2 * H], gh[:, :2 * H], out=rzs[t]).sigmoid_()
             # n_t = tanh(gi_n + r_t ⊙ hn_t)
-            torch.addcmul(gi[t, :, 2 * H:], rz[t, :, :H], gh[t, :, 2 * H:], out=n[t]).tanh_()
+            torch.addcmul(gis[t][:, 2 * H:], rzs[t][:, :H], gh[:, 2 * H:], out=ns[t]).tanh_()
             # h_t = n_t + z_t ⊙ (h_{t-1} − n_t) = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t-1}
-            h = torch.addcmul(n[t], rz[t, :, H:], h - n[t], out=out[t])
+            h = torch.addcmul(ns[t], rzs[t][:, H:], h - ns[t], out=outs[t])
         ctx.has_bias = bias_hh is not None
         if not any(ctx.needs_input_grad):
             return out
         r, z = rz[..., :H], rz[..., H:]
-        hn = gh[..., 2 * H:]
-        h_prev = _previous_states(h0, out)
         # the factors of dh_t in ∂L/∂gh_t = dh_t ⊙ C_t, C_t = [Br_t, Bz_t, r_t Bn_t]
-        coef = gh  # reused: gh is not needed any more
+        coef = torch.stack(ghs)  # gh_t, then overwritten block by block
+        hn = coef[..., 2 * H:]
         bn = (1 - z) * (1 - n * n)  # Bn_t = (1 − z_t)(1 − n_t²)
         coef[..., :H] = bn * hn * r * (1 - r)  # Br_t = Bn_t hn_t r_t (1 − r_t)
+        h_prev = torch.cat([h0.unsqueeze(0), out[:-1]])
         coef[..., H:2 * H] = (h_prev - n) * z * (1 - z)  # Bz_t = (h_{t-1} − n_t) z_t (1 − z_t)
         coef[..., 2 * H:] = r * bn
-        ctx.save_for_backward(h0, weight_hh, out, coef, bn, z)
+        ctx.save_for_backward(h0, weight_hh, out, coef, bn, z.contiguous())
         return out
 
     @staticmethod
     @once_differentiable
-    def backward(ctx, grad_out):
+    def backward(ctx, grad_out, *_):
         h0, weight_hh, out, coef, bn, z = ctx.saved_tensors
         L, N, H = out.shape
         dgh = torch.empty_like(coef)  # ∂L/∂gh_t for all t
         dgi_n = torch.empty_like(out)  # δn_t for all t
-        dh = grad_out[-1]
+        dghs, coefs = dgh.view(L, N, 3, H).unbind(0), coef.view(L, N, 3, H).unbind(0)
+        dgh_flat, dns, bns, zs, grads = dgh.unbind(0), dgi_n.unbind(0), bn.unbind(0), z.unbind(0), grad_out.unbind(0)
+        w_t = weight_hh.T.contiguous()
+        dh = grads[-1]
         for t in range(L - 1, -1, -1):
             # ∂L/∂gh_t = dh_t ⊙ [Br_t, Bz_t, r_t Bn_t]
-            torch.mul(dh.unsqueeze(1), coef[t].view(N, 3, H), out=dgh[t].view(N, 3, H))
+            torch.mul(dh.unsqueeze(1), coefs[t], out=dghs[t])
             # δn_t = dh_t ⊙ Bn_t
-            torch.mul(dh, bn[t], out=dgi_n[t])
-            if t > 0:
-                # dh_{t-1} = g_{t-1} + dh_t ⊙ z_t + (∂L/∂gh_t) W_hh
-                dh = torch.addcmul(grad_out[t - 1], dh, z[t]).addmm_(dgh[t], weight_hh)
-            else:
-                dh0 = torch.addcmul(dgh[0] @ weight_hh, dh, z[0])
+            torch.mul(dh, bns[t], out=dns[t])
+            # dh_{t-1} = g_{t-1} + dh_t ⊙ z_t + (∂L/∂gh_t) W_hh
+            prev = _linear(dgh_flat[t], w_t).addcmul_(dh, zs[t])
+            dh = prev.add_(grads[t - 1]) if t > 0 else prev
         need = ctx.needs_input_grad
         dgi = None
         if need[0]:
             # ∂L/∂gi_t = [δr_t, δz_t, δn_t]: the first two blocks are those of ∂L/∂gh_t
             dgi = dgh.clone()
             dgi[..., 2 * H:] = dgi_n
-        dw, db = _weight_grads(dgh, _previous_states(h0, out), need[2], need[3] and ctx.has_bias)
-        return dgi, dh0 if need[1] else None, dw, db
+        dw, db = _weight_grads(dgh, h0, out, need[2], need[3] and ctx.has_bias)
+        return dgi, dh if need[1] else None, dw, db
 
 
 class LSTMBPTT(torch.autograd.Function):
@@ -212,77 +237,91 @@ class LSTMBPTT(torch.autograd.Function):
         H = H4 // 4
         proj = weight_hr is not None
         out = gi.new_empty(L, N, weight_hr.shape[0] if proj else H)
-        m = gi.new_empty(L, N, H) if proj else out  # o_t ⊙ tanh(c_t)
+        m = gi.new_empty(L, N, H) if proj else out  # m_t = o_t ⊙ tanh(c_t)
         cs = gi.new_empty(L + 1, N, H)  # c_0 … c_L
         cs[0] = c0
         tanh_c = gi.new_empty(L, N, H)
-        w_t = weight_hh.T
+        I, F, G, O = gates.view(L, N, 4, H).unbind(2)  # (L, N, H) views of each gate
+        pres, ifs = gates.unbind(0), gates[..., :2 * H].unbind(0)
+        i_s, f_s, g_s, o_s = I.unbind(0), F.unbind(0), G.unbind(0), O.unbind(0)
+        c_s, tc_s, m_s, out_s = cs.unbind(0), tanh_c.unbind(0), m.unbind(0), out.unbind(0)
+        weight_hh = weight_hh.contiguous()
+        weight_hr = weight_hr.contiguous() if proj else None
         h = h0
         for t in range(L):
-            a = gates[t].addmm_(h, w_t)  # gi_t + b_hh + h_{t-1} W_hh^T
-            i, f, g, o = a.chunk(4, dim=1)
+            # gi_t + b_hh + h_{t-1} W_hh^T
+            pres[t].add_(_linear(h, weight_hh))
             # i_t, f_t = σ(.), g_t = tanh(.), o_t = σ(.)
-            a[:, :2 * H].sigmoid_()
-            g.tanh_()
-            o.sigmoid_()
+            ifs[t].sigmoid_()
+            g_s[t].tanh_()
+            o_s[t].sigmoid_()
             # c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t
-            torch.mul(f, cs[t], out=cs[t + 1]).addcmul_(i, g)
+            torch.mul(f_s[t], c_s[t], out=c_s[t + 1]).addcmul_(i_s[t], g_s[t])
             # h_t = o_t ⊙ tanh(c_t)    (then h_t = m_t W_hr^T when projected)
-            h = torch.mul(o, torch.tanh(cs[t + 1], out=tanh_c[t]), out=m[t])
+            h = torch.mul(o_s[t], torch.tanh(c_s[t + 1], out=tc_s[t]), out=m_s[t])
             if proj:
-                h = torch.mm(h, weight_hr.T, out=out[t])
+                h = out_s[t].copy_(_linear(h, weight_hr))
         c_n = cs[L].clone()
         ctx.has_bias, ctx.proj = bias_hh is not None, proj
         if not any(ctx.needs_input_grad):
             return out, c_n
-        i, f, g, o = gates.view(L, N, 4, H).unbind(2)
-        # the factors of dc_t / dm_t in the pre-activation gradients, for all t at once
-        coef = gi.new_empty(L, N, 4, H)
-        coef[:, :, 0] = g * i * (1 - i)  # δi_t = dc_t ⊙ g_t i_t (1 − i_t)
-        coef[:, :, 1] = cs[:-1] * f * (1 - f)  # δf_t = dc_t ⊙ c_{t-1} f_t (1 − f_t)
-        coef[:, :, 2] = i * (1 - g * g)  # δg_t = dc_t ⊙ i_t (1 − g_t²)
-        coef[:, :, 3] = tanh_c * o * (1 - o)  # δo_t = dm_t ⊙ tanh(c_t) o_t (1 − o_t)
-        # dc_t gets dm_t ⊙ o_t (1 − tanh²(c_t))
-        dtanh = tanh_c.mul_(tanh_c).neg_().add_(1).mul_(o)
-        f = f.contiguous()
-        ctx.save_for_backward(h0, weight_hh, weight_hr, out, m if proj else None, coef, f, dtanh)
+        # The factors of dc_t / dm_t in the pre-activation gradients, for all t at once,
+        # written over the gates' buffer (in an order that reads each gate before it is lost).
+        f = F.clone()
+        # δf_t = dc_t ⊙ c_{t-1} f_t (1 − f_t)
+        torch.addcmul(F, F, F, value=-1, out=F).mul_(cs[:-1])
+        # dc_t gets dm_t ⊙ o_t (1 − tanh²(c_t)) = dm_t ⊙ (o_t − m_t tanh(c_t)); c_1 … c_L are done
+        dtanh = torch.addcmul(O, m, tanh_c, value=-1, out=cs[1:])
+        # δo_t = dm_t ⊙ tanh(c_t) o_t (1 − o_t)
+        torch.addcmul(O, O, O, value=-1, out=O).mul_(tanh_c)
+        # δg_t = dc_t ⊙ i_t (1 − g_t²)   (held in tanh_c's buffer until g_t is used below)
+        dg = torch.mul(G, G, out=tanh_c).neg_().add_(1).mul_(I)
+        # δi_t = dc_t ⊙ g_t i_t (1 − i_t)
+        torch.addcmul(I, I, I, value=-1, out=I).mul_(G)
+        G.copy_(dg)
+        ctx.save_for_backward(h0, weight_hh, weight_hr, out, m if proj else None, gates, f, dtanh)
         return out, c_n
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_out, grad_c_n):
         h0, weight_hh, weight_hr, out, m, coef, f, dtanh = ctx.saved_tensors
-        L, N, _, H = coef.shape
+        L, N, H4 = coef.shape
+        H = H4 // 4
         proj = ctx.proj
         delta = torch.empty_like(coef)  # δ_t = [δi_t, δf_t, δg_t, δo_t] for all t
+        d_i, d_f, d_g, d_o = (d.unbind(0) for d in delta.view(L, N, 4, H).unbind(2))
+        k_i, k_f, k_g, k_o = (k.unbind(0) for k in coef.view(L, N, 4, H).unbind(2))
+        deltas, f_s, dt_s, grads = delta.unbind(0), f.unbind(0), dtanh.unbind(0), grad_out.unbind(0)
         dhs = torch.empty_like(out) if proj else None  # dh_t, for ∂L/∂W_hr
-        dc = grad_c_n.clone() if grad_c_n is not None else out.new_zeros(N, H)
-        w_flat = weight_hh
-        dh = grad_out[-1]
+        w_t = weight_hh.T.contiguous()
+        w_hr = weight_hr.contiguous() if proj else None
+        dc = grad_c_n.clone()
+        dh = grads[-1]
         for t in range(L - 1, -1, -1):
             if proj:
                 dhs[t] = dh
                 # dm_t = dh_t W_hr
-                dm = dh @ weight_hr
+                dm = dh @ w_hr
             else:
                 dm = dh
             # dc_t += dm_t ⊙ o_t (1 − tanh²(c_t))
-            dc.addcmul_(dm, dtanh[t])
-            # δi_t, δf_t, δg_t = dc_t ⊙ (their factors)
-            torch.mul(dc.unsqueeze(1), coef[t, :, :3], out=delta[t, :, :3])
-            # δo_t = dm_t ⊙ tanh(c_t) o_t (1 − o_t)
-            torch.mul(dm, coef[t, :, 3], out=delta[t, :, 3])
+            dc.addcmul_(dm, dt_s[t])
+            # δi_t, δf_t, δg_t = dc_t ⊙ (their factors); δo_t = dm_t ⊙ (its factor)
+            torch.mul(dc, k_i[t], out=d_i[t])
+            torch.mul(dc, k_f[t], out=d_f[t])
+            torch.mul(dc, k_g[t], out=d_g[t])
+            torch.mul(dm, k_o[t], out=d_o[t])
             # dc_{t-1} = dc_t ⊙ f_t
-            dc.mul_(f[t])
+            dc.mul_(f_s[t])
+            # dh_{t-1} = g_{t-1} + δ_t W_hh
+            dh = _linear(deltas[t], w_t)
             if t > 0:
-                # dh_{t-1} = g_{t-1} + δ_t W_hh
-                dh = torch.addmm(grad_out[t - 1], delta[t].view(N, 4 * H), w_flat)
-        delta = delta.view(L, N, 4 * H)
+                dh.add_(grads[t - 1])
         need = ctx.needs_input_grad
-        dh0 = delta[0] @ weight_hh if need[1] else None
-        dw, db = _weight_grads(delta, _previous_states(h0, out), need[3], need[4] and ctx.has_bias)
-        dw_hr = _weight_grads(dhs, m, True, False)[0] if proj and need[5] else None
-        return delta, dh0, dc if need[2] else None, dw, db, dw_hr
+        dw, db = _weight_grads(delta, h0, out, need[3], need[4] and ctx.has_bias)
+        dw_hr = dhs.flatten(0, 1).T @ m.flatten(0, 1) if proj and need[5] else None
+        return delta, dh if need[1] else None, dc if need[2] else None, dw, db, dw_hr
 
 
 def elman_bptt(gi: Tensor, h0: Tensor, weight_hh: Tensor, bias_hh: Tensor | None,
