@@ -84,19 +84,23 @@ def _forward_backward(module, x, weights) -> None:
     loss.backward()
 
 
-def time_forward_backward(module, x, warmup: int, repeats: int) -> float:
-    """Median wall time (ms) of one forward+backward pass, after ``warmup`` untimed passes."""
-    weights = _loss_weights(module, x)
-    for _ in range(warmup):
-        module.zero_grad(set_to_none=True)
-        _forward_backward(module, x, weights)
-    times = []
+def time_forward_backward(modules: list, x, warmup: int, repeats: int) -> list[float]:
+    """Median wall time (ms) of one forward+backward pass of each module, after ``warmup``
+    untimed passes. The modules take turns (one pass each, ``repeats`` rounds), so a change
+    in the machine's load during the measurement affects all of them alike."""
+    weights = [_loss_weights(m, x) for m in modules]
+    for module, w in zip(modules, weights):
+        for _ in range(warmup):
+            module.zero_grad(set_to_none=True)
+            _forward_backward(module, x, w)
+    times: list[list[float]] = [[] for _ in modules]
     for _ in range(repeats):
-        module.zero_grad(set_to_none=True)
-        start = time.perf_counter()
-        _forward_backward(module, x, weights)
-        times.append(time.perf_counter() - start)
-    return 1e3 * statistics.median(times)
+        for k, (module, w) in enumerate(zip(modules, weights)):
+            module.zero_grad(set_to_none=True)
+            start = time.perf_counter()
+            _forward_backward(module, x, w)
+            times[k].append(time.perf_counter() - start)
+    return [1e3 * statistics.median(t) for t in times]
 
 
 def saved_bytes(module, x) -> int:
@@ -114,8 +118,10 @@ def saved_bytes(module, x) -> int:
     return sum(storages.values())
 
 
-def measure(module, x, warmup: int, repeats: int) -> dict:
-    return {"ms": time_forward_backward(module, x, warmup, repeats), "saved_mb": saved_bytes(module, x) / 2**20}
+def measure(modules: list, x, warmup: int, repeats: int) -> list[dict]:
+    """Time (interleaved) and saved-tensor memory of each module."""
+    times = time_forward_backward(modules, x, warmup, repeats)
+    return [{"ms": ms, "saved_mb": saved_bytes(m, x) / 2**20} for m, ms in zip(modules, times)]
 
 
 def gated_rows(sizes, warmup: int, repeats: int) -> list[dict]:
@@ -125,14 +131,15 @@ def gated_rows(sizes, warmup: int, repeats: int) -> list[dict]:
         for kind in ["RNN", "GRU", "LSTM"]:
             torch.manual_seed(0)
             theirs = getattr(torch.nn, kind)(n_in, n_hidden)
-            base = measure(theirs, x, warmup, repeats)
+            ours = {}
+            for backward in ["bptt", "autograd"]:
+                ours[backward] = getattr(rnnbook, kind)(n_in, n_hidden, backward=backward)
+                ours[backward].load_state_dict(theirs.state_dict())
+            base, *results = measure([theirs, *ours.values()], x, warmup, repeats)
             size = {"T": T, "B": B, "input": n_in, "hidden": n_hidden}
             rows.append({"group": "gated", "layer": kind, "impl": f"torch.nn.{kind}", **size, **base,
                          "time_ratio": 1.0, "memory_ratio": 1.0})
-            for backward in ["bptt", "autograd"]:
-                ours = getattr(rnnbook, kind)(n_in, n_hidden, backward=backward)
-                ours.load_state_dict(theirs.state_dict())
-                m = measure(ours, x, warmup, repeats)
+            for backward, m in zip(ours, results):
                 rows.append({"group": "gated", "layer": kind, "impl": f"rnnbook.{kind} ({backward})", **size, **m,
                              "time_ratio": m["ms"] / base["ms"], "memory_ratio": m["saved_mb"] / base["saved_mb"]})
             print_row(rows[-3]), print_row(rows[-2]), print_row(rows[-1])
@@ -145,18 +152,21 @@ def scan_rows(lengths, batch: int, size: int, warmup: int, repeats: int) -> list
         x = torch.randn(T, batch, size)
         shape = {"T": T, "B": batch, "input": size, "hidden": size}
         torch.manual_seed(0)
-        base = measure(torch.nn.LSTM(size, size), x, warmup, repeats)
+        names = ["SRU", "QRNN"]
+        available = {name: getattr(rnnbook, name) for name in names if hasattr(rnnbook, name)}
+        modules = [torch.nn.LSTM(size, size)] + [cls(size, size) for cls in available.values()]
+        base, *results = measure(modules, x, warmup, repeats)
+        measured = dict(zip(available, results))
         rows.append({"group": "scan", "layer": "LSTM", "impl": "torch.nn.LSTM", **shape, **base,
                      "time_ratio": 1.0, "memory_ratio": 1.0})
         print_row(rows[-1])
-        for name in ["SRU", "QRNN"]:
-            cls = getattr(rnnbook, name, None)
-            if cls is None:
+        for name in names:
+            if name not in measured:
                 rows.append({"group": "scan", "layer": name, "impl": f"rnnbook.{name}", **shape,
                              "ms": None, "saved_mb": None, "time_ratio": None, "memory_ratio": None,
                              "note": "not available in this checkout"})
             else:
-                m = measure(cls(size, size), x, warmup, repeats)
+                m = measured[name]
                 rows.append({"group": "scan", "layer": name, "impl": f"rnnbook.{name}", **shape, **m,
                              "time_ratio": m["ms"] / base["ms"], "memory_ratio": m["saved_mb"] / base["saved_mb"]})
             print_row(rows[-1])
@@ -240,13 +250,13 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--quick", action="store_true", help="tiny sizes, 2 repeats (for the tests)")
     parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (default 1)")
     parser.add_argument("--warmup", type=int, default=None, help="untimed runs first (default 3; quick 1)")
-    parser.add_argument("--repeats", type=int, default=None, help="timed runs (default 11; quick 2)")
+    parser.add_argument("--repeats", type=int, default=None, help="timed runs (default 15; quick 2)")
     parser.add_argument("--out", type=pathlib.Path, default=None,
                         help="write OUT.json and OUT.md (default book/_static/benchmark; quick: nothing)")
     parser.add_argument("--skip-scan", action="store_true", help="only the RNN / GRU / LSTM rows")
     args = parser.parse_args(argv)
     warmup = args.warmup if args.warmup is not None else (1 if args.quick else 3)
-    repeats = args.repeats if args.repeats is not None else (2 if args.quick else 11)
+    repeats = args.repeats if args.repeats is not None else (2 if args.quick else 15)
     out = args.out if args.out is not None or args.quick else DEFAULT_OUT
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
