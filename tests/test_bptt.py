@@ -9,7 +9,7 @@ import torch
 
 import rnnbook
 from helpers import TOL, run_and_grad
-from rnnbook.bptt import ElmanBPTT, GRUBPTT, LSTMBPTT
+from rnnbook.bptt import ChoGRUBPTT, ElmanBPTT, GRUBPTT, LSTMBPTT
 
 F64 = torch.float64
 
@@ -31,11 +31,11 @@ def test_elman_function_gradcheck(nonlinearity, bias):
     assert torch.autograd.gradcheck(f, inputs)
 
 
-@pytest.mark.parametrize("bias", [True, False])
-def test_gru_function_gradcheck(bias):
+@pytest.mark.parametrize("function,bias", list(itertools.product([GRUBPTT, ChoGRUBPTT], [True, False])))
+def test_gru_function_gradcheck(function, bias):
     L, N, H = 5, 3, 4
     inputs = (_leaf(L, N, 3 * H), _leaf(N, H), _leaf(3 * H, H)) + ((_leaf(3 * H),) if bias else ())
-    assert torch.autograd.gradcheck(lambda gi, h0, w, b=None: GRUBPTT.apply(gi, h0, w, b), inputs)
+    assert torch.autograd.gradcheck(lambda gi, h0, w, b=None: function.apply(gi, h0, w, b), inputs)
 
 
 @pytest.mark.parametrize("bias,proj", list(itertools.product([True, False], [0, 2])))
@@ -61,7 +61,8 @@ def _state(kind, rows, batch, hidden, proj=0):
     return h0 if kind != "LSTM" else (h0, _leaf(rows, batch, hidden))
 
 
-LAYER_CASES = [("RNN", {}), ("RNN", {"nonlinearity": "relu"}), ("GRU", {}), ("LSTM", {}),
+LAYER_CASES = [("RNN", {}), ("RNN", {"nonlinearity": "relu"}), ("GRU", {}), ("GRU", {"reset_after": False}),
+               ("GRU", {"reset_after": False, "bias": False}), ("LSTM", {}),
                ("LSTM", {"proj_size": 2}), ("LSTM", {"bias": False})]
 
 
@@ -152,7 +153,8 @@ def test_no_grad_forward_equals_grad_forward():
     (lambda: rnnbook.LSTM(3, 4, dtype=F64), "LSTMBPTTBackward"),
     (lambda: rnnbook.LSTM(3, 4, proj_size=2, dtype=F64), "LSTMBPTTBackward"),
     (lambda: rnnbook.LSTM(3, 4, dtype=F64, backward="autograd"), "StackBackward0"),
-    (lambda: rnnbook.GRU(3, 4, dtype=F64, reset_after=False), "StackBackward0"),
+    (lambda: rnnbook.GRU(3, 4, dtype=F64, reset_after=False), "ChoGRUBPTTBackward"),
+    (lambda: rnnbook.GRU(3, 4, dtype=F64, reset_after=False, backward="autograd"), "StackBackward0"),
     (lambda: rnnbook.PeepholeLSTM(3, 4, dtype=F64), "StackBackward0"),
 ])
 def test_which_path_runs(layer, expected):

@@ -47,9 +47,9 @@ The factors that multiply ``dh_t`` or ``dc_t`` (``(1 − z_t)(1 − n_t²)``, ``
 ...) depend only on the forward pass, so they are computed for all steps at once after the
 forward loop; each backward step is then a few elementwise products and one matrix product.
 
-The GRU of Cho et al. (``reset_after=False``) and the peephole LSTM have no hand-written
-backward: their layers (``rnnbook.GRU(..., reset_after=False)``, ``rnnbook.PeepholeLSTM``)
-run the autograd path.
+The GRU of Cho et al. (``reset_after=False``) has its own Function (:class:`ChoGRUBPTT`):
+the reset gate acts before ``W_hn``, so each step has two matrix products. The peephole
+LSTM has no hand-written backward: ``rnnbook.PeepholeLSTM`` runs the autograd path.
 """
 
 from __future__ import annotations
@@ -58,7 +58,8 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-__all__ = ["elman_bptt", "gru_bptt", "lstm_bptt", "ElmanBPTT", "GRUBPTT", "LSTMBPTT", "BACKWARDS"]
+__all__ = ["elman_bptt", "gru_bptt", "lstm_bptt", "ElmanBPTT", "GRUBPTT", "ChoGRUBPTT", "LSTMBPTT",
+           "BACKWARDS"]
 
 #: The values of the layers' ``backward`` argument.
 BACKWARDS = ("bptt", "autograd")
@@ -324,6 +325,86 @@ class LSTMBPTT(torch.autograd.Function):
         return delta, dh if need[1] else None, dc if need[2] else None, dw, db, dw_hr
 
 
+class ChoGRUBPTT(torch.autograd.Function):
+    r"""The GRU of Cho et al. (``reset_after=False``) for all ``t``, with the BPTT backward.
+
+    Forward: ``[r_t, z_t] = σ(gi_rz + h_{t-1} W_rz^T + b_rz)``,
+    ``n_t = tanh(gi_n + (r_t ⊙ h_{t-1}) W_hn^T + b_hn)``, ``h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t-1}``;
+    two matrix products per step, the second after ``r_t``. Backward, with ``u_t = r_t ⊙ h_{t-1}``::
+
+        δn_t = dh_t ⊙ (1 − z_t)(1 − n_t²)
+        δz_t = dh_t ⊙ (h_{t-1} − n_t) z_t (1 − z_t)
+        du_t = δn_t W_hn
+        δr_t = du_t ⊙ h_{t-1} ⊙ r_t (1 − r_t)
+        dh_{t-1} = g_{t-1} + dh_t ⊙ z_t + du_t ⊙ r_t + [δr_t, δz_t] W_rz
+        ∂L/∂W_rz = Σ_t [δr_t, δz_t]^T h_{t-1}        ∂L/∂W_hn = Σ_t δn_t^T u_t
+
+    ``apply(gi, h0, weight_hh, bias_hh)``: shapes as :class:`GRUBPTT`.
+    """
+
+    @staticmethod
+    def forward(ctx, gi, h0, weight_hh, bias_hh):
+        L, N, H3 = gi.shape
+        H = H3 // 3
+        pre = _with_bias(gi, bias_hh)  # gi + b_hh, then r_t, z_t, n_t in place
+        u = gi.new_empty(L, N, H)  # u_t = r_t ⊙ h_{t-1}
+        out = gi.new_empty(L, N, H)
+        w_rz, w_n = weight_hh[:2 * H].contiguous(), weight_hh[2 * H:].contiguous()
+        pres, us, outs = pre.unbind(0), u.unbind(0), out.unbind(0)
+        h = h0
+        for t in range(L):
+            p = pres[t]
+            # [r_t, z_t] = σ(gi_rz + b_rz + h_{t-1} W_rz^T)
+            rz = p[:, :2 * H]
+            rz.add_(_linear(h, w_rz)).sigmoid_()
+            # n_t = tanh(gi_n + b_hn + (r_t ⊙ h_{t-1}) W_hn^T)
+            torch.mul(rz[:, :H], h, out=us[t])
+            n = p[:, 2 * H:]
+            n.add_(_linear(us[t], w_n)).tanh_()
+            # h_t = n_t + z_t ⊙ (h_{t-1} − n_t)
+            h = torch.addcmul(n, rz[:, H:], h - n, out=outs[t])
+        ctx.has_bias = bias_hh is not None
+        if not any(ctx.needs_input_grad):
+            return out
+        ctx.save_for_backward(h0, weight_hh, out, pre, u)
+        return out
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_out, *_):
+        h0, weight_hh, out, act, u = ctx.saved_tensors
+        L, N, H = out.shape
+        r, z, n = act[..., :H], act[..., H:2 * H], act[..., 2 * H:]
+        h_prev = torch.cat([h0.unsqueeze(0), out[:-1]])
+        # factors of dh_t, for all t at once
+        k_n = (1 - z) * (1 - n * n)  # δn_t = dh_t ⊙ k_n
+        k_z = (h_prev - n) * z * (1 - z)  # δz_t = dh_t ⊙ k_z
+        k_r = h_prev * r * (1 - r)  # δr_t = du_t ⊙ k_r
+        w_rz, w_n = weight_hh[:2 * H].contiguous(), weight_hh[2 * H:].contiguous()
+        w_rz_t, w_n_t = w_rz.T.contiguous(), w_n.T.contiguous()
+        delta = torch.empty_like(act)  # [δr_t, δz_t, δn_t] = ∂L/∂gi_t
+        d_r, d_z, d_n = (d.unbind(0) for d in delta.view(L, N, 3, H).unbind(2))
+        d_rz = delta[..., :2 * H].unbind(0)
+        kn, kz, kr, zs, rs, grads = k_n.unbind(0), k_z.unbind(0), k_r.unbind(0), z.unbind(0), r.unbind(0), grad_out.unbind(0)
+        dh = grads[-1]
+        for t in range(L - 1, -1, -1):
+            torch.mul(dh, kn[t], out=d_n[t])
+            torch.mul(dh, kz[t], out=d_z[t])
+            # du_t = δn_t W_hn
+            du = _linear(d_n[t], w_n_t)
+            torch.mul(du, kr[t], out=d_r[t])
+            # dh_{t-1} = g_{t-1} + dh_t ⊙ z_t + du_t ⊙ r_t + [δr_t, δz_t] W_rz
+            prev = _linear(d_rz[t], w_rz_t).addcmul_(dh, zs[t]).addcmul_(du, rs[t])
+            dh = prev.add_(grads[t - 1]) if t > 0 else prev
+        need = ctx.needs_input_grad
+        dw = None
+        if need[2]:
+            dw = torch.cat([delta[..., :2 * H].flatten(0, 1).T @ h_prev.flatten(0, 1),
+                            delta[..., 2 * H:].flatten(0, 1).T @ u.flatten(0, 1)])
+        db = delta.sum((0, 1)) if need[3] and ctx.has_bias else None
+        return delta, dh if need[1] else None, dw, db
+
+
 def elman_bptt(gi: Tensor, h0: Tensor, weight_hh: Tensor, bias_hh: Tensor | None,
                nonlinearity: str = "tanh") -> Tensor:
     """All Elman states ``h_1 … h_L`` (L, N, H) from ``gi`` (L, N, H) and ``h0`` (N, H), with the
@@ -331,10 +412,13 @@ def elman_bptt(gi: Tensor, h0: Tensor, weight_hh: Tensor, bias_hh: Tensor | None
     return ElmanBPTT.apply(gi, h0, weight_hh, bias_hh, nonlinearity)
 
 
-def gru_bptt(gi: Tensor, h0: Tensor, weight_hh: Tensor, bias_hh: Tensor | None) -> Tensor:
+def gru_bptt(gi: Tensor, h0: Tensor, weight_hh: Tensor, bias_hh: Tensor | None,
+             reset_after: bool = True) -> Tensor:
     """All GRU states ``h_1 … h_L`` (L, N, H) from ``gi`` (L, N, 3H) and ``h0`` (N, H), torch's
-    ``reset_after`` form, with the hand-written BPTT backward (:class:`GRUBPTT`)."""
-    return GRUBPTT.apply(gi, h0, weight_hh, bias_hh)
+    ``reset_after`` form (:class:`GRUBPTT`) or Cho's (:class:`ChoGRUBPTT`), with the
+    hand-written BPTT backward."""
+    fn = GRUBPTT if reset_after else ChoGRUBPTT
+    return fn.apply(gi, h0, weight_hh, bias_hh)
 
 
 def lstm_bptt(gi: Tensor, h0: Tensor, c0: Tensor, weight_hh: Tensor, bias_hh: Tensor | None,

@@ -106,9 +106,9 @@ class GRU(RecurrentLayer):
     Args (same order and meaning as torch):
         input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
         dropout=0.0, bidirectional=False, device, dtype; then ``reset_after=True`` and
-        ``backward='bptt'``: the loop runs in :class:`rnnbook.bptt.GRUBPTT` with the
-        hand-written backpropagation through time; ``'autograd'`` runs the readable per-step
-        loop. The Cho form (``reset_after=False``) always runs the autograd loop.
+        ``backward='bptt'``: the loop runs in :class:`rnnbook.bptt.GRUBPTT` (the Cho form in
+        :class:`rnnbook.bptt.ChoGRUBPTT`) with the hand-written backpropagation through time;
+        ``'autograd'`` runs the readable per-step loop.
 
     Shapes (``D = 2`` if bidirectional else 1): input (L, N, H_in), (N, L, H_in) if
     batch_first, or unbatched (L, H_in); hx (D * num_layers, N, H) or unbatched
@@ -148,8 +148,6 @@ class GRU(RecurrentLayer):
         return (gru_step(gi_t, state[0], w_hh, b_hh, self.reset_after),)
 
     def _bptt(self, gi: Tensor, state: tuple[Tensor, ...], params: Params):
-        if not self.reset_after:
-            return None  # the Cho form has no hand-written backward
         _, w_hh, _, b_hh, _ = params
-        out = gru_bptt(gi, state[0], w_hh, b_hh)
+        out = gru_bptt(gi, state[0], w_hh, b_hh, self.reset_after)
         return out, (out[-1],)
