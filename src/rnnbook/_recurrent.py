@@ -24,7 +24,7 @@ in one matrix product before the loop over time; only ``h_{t-1} W_hh^T`` stays
 inside it.
 
 The layers with a hand-written backward (``backward="bptt"``, the default: RNN, GRU in
-torch's form, LSTM) run the loop inside a ``torch.autograd.Function`` of
+either form, LSTM; not the peephole LSTM) run the loop inside a ``torch.autograd.Function`` of
 :mod:`rnnbook.bptt` (``_bptt``); ``backward="autograd"`` runs the readable per-step loop
 below and lets autograd record it.
 """
