@@ -205,3 +205,36 @@ def test_linear_helper_matches_matmul():
             assert (_linear(x, w) - x @ w.T).abs().max().item() <= tol
             assert (_linear(x, w, b) - (x @ w.T + b)).abs().max().item() <= tol
             assert (_linear(x.T.contiguous().T, w) - x @ w.T).abs().max().item() <= tol  # strided x
+
+
+def test_tanh_through_sigmoid_is_tanh_up_to_rounding():
+    from rnnbook.bptt import _tanh_
+
+    for dtype, tol in [(torch.float32, 3e-7), (F64, 1e-15)]:
+        x = torch.linspace(-12, 12, 20001, dtype=dtype)
+        assert (_tanh_(x.clone()) - torch.tanh(x)).abs().max().item() <= tol
+
+
+def test_packed_weight_and_row_sum_products():
+    from rnnbook.bptt import _linear, _pack, _t_product
+
+    for dtype, tol in [(torch.float32, 1e-4), (F64, 1e-12)]:
+        w = torch.randn(20, 9, dtype=dtype)
+        for n in (1, 4):
+            x = torch.randn(n, 9, dtype=dtype)
+            assert (_linear(x, _pack(w, n)) - x @ w.T).abs().max().item() <= tol
+        a, b = torch.randn(50, 20, dtype=dtype), torch.randn(50, 9, dtype=dtype)
+        assert (_t_product(a, b) - a.T @ b).abs().max().item() <= tol
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_input_projection_gradcheck_and_equals_linear(bias):
+    from rnnbook.bptt import InputProjection
+
+    x, w = _leaf(4, 3, 5), _leaf(6, 5)
+    b = _leaf(6) if bias else None
+    args = (x, w, b) if bias else (x, w)
+    assert torch.autograd.gradcheck(lambda x, w, b=None: InputProjection.apply(x, w, b), args)
+    assert (InputProjection.apply(x, w, b) - torch.nn.functional.linear(x, w, b)).abs().max().item() <= TOL
+    xt = _leaf(3, 4, 5).transpose(0, 1)  # a non-contiguous input, as batch_first gives
+    assert torch.autograd.gradcheck(lambda x, w, b=None: InputProjection.apply(x, w, b), (xt,) + args[1:])

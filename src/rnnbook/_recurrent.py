@@ -39,7 +39,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence
 
-from .bptt import BACKWARDS
+from .bptt import BACKWARDS, project_inputs
 from ._validate import check_bool, check_choice, check_int, check_probability, check_shape, check_tensor
 
 __all__ = ["RecurrentLayer", "CellBase"]
@@ -295,7 +295,10 @@ class RecurrentLayer(nn.Module):
     def _run_direction(self, x: Tensor, state: tuple[Tensor, ...], params: Params) -> tuple[Tensor, tuple[Tensor, ...]]:
         """Run one layer in one direction over time-major ``x``; return outputs and final state."""
         w_ih, b_ih = params[0], params[2]
-        gi = F.linear(x, w_ih, b_ih)  # all time steps in one product: (L, N, gates * H)
+        if self.backward == "bptt":
+            gi = project_inputs(x, w_ih, b_ih)  # as F.linear, with its backward written out
+        else:
+            gi = F.linear(x, w_ih, b_ih)  # all time steps in one product: (L, N, gates * H)
         if self.backward == "bptt":
             fused = self._bptt(gi, state, params)
             if fused is not None:
