@@ -84,8 +84,8 @@ def _forward_backward(module, x, weights) -> None:
     loss.backward()
 
 
-def time_forward_backward(modules: list, x, warmup: int, repeats: int) -> list[float]:
-    """Median wall time (ms) of one forward+backward pass of each module, after ``warmup``
+def time_forward_backward(modules: list, x, warmup: int, repeats: int) -> list[tuple[float, float]]:
+    """Median and minimum wall time (ms) of one forward+backward pass of each module, after ``warmup``
     untimed passes. The modules take turns (one pass each, ``repeats`` rounds), so a change
     in the machine's load during the measurement affects all of them alike."""
     weights = [_loss_weights(m, x) for m in modules]
@@ -100,7 +100,7 @@ def time_forward_backward(modules: list, x, warmup: int, repeats: int) -> list[f
             start = time.perf_counter()
             _forward_backward(module, x, w)
             times[k].append(time.perf_counter() - start)
-    return [1e3 * statistics.median(t) for t in times]
+    return [(1e3 * statistics.median(t), 1e3 * min(t)) for t in times]
 
 
 def saved_bytes(module, x) -> int:
@@ -121,7 +121,7 @@ def saved_bytes(module, x) -> int:
 def measure(modules: list, x, warmup: int, repeats: int) -> list[dict]:
     """Time (interleaved) and saved-tensor memory of each module."""
     times = time_forward_backward(modules, x, warmup, repeats)
-    return [{"ms": ms, "saved_mb": saved_bytes(m, x) / 2**20} for m, ms in zip(modules, times)]
+    return [{"ms": ms, "min_ms": low, "saved_mb": saved_bytes(m, x) / 2**20} for m, (ms, low) in zip(modules, times)]
 
 
 def gated_rows(sizes, warmup: int, repeats: int) -> list[dict]:
@@ -163,7 +163,7 @@ def scan_rows(lengths, batch: int, size: int, warmup: int, repeats: int) -> list
         for name in names:
             if name not in measured:
                 rows.append({"group": "scan", "layer": name, "impl": f"rnnbook.{name}", **shape,
-                             "ms": None, "saved_mb": None, "time_ratio": None, "memory_ratio": None,
+                             "ms": None, "min_ms": None, "saved_mb": None, "time_ratio": None, "memory_ratio": None,
                              "note": "not available in this checkout"})
             else:
                 m = measured[name]
@@ -179,15 +179,16 @@ def _fmt(value, spec: str, missing: str = "—") -> str:
 
 def table_lines(rows: list[dict]) -> list[str]:
     """The results as a Markdown table."""
-    lines = ["| layer | (T, B, input, hidden) | implementation | fwd+bwd (ms) | × torch | saved for backward (MiB) | × torch |",
-             "|---|---|---|---:|---:|---:|---:|"]
+    lines = ["| layer | (T, B, input, hidden) | implementation | fwd+bwd median (ms) | × torch | min (ms) "
+             "| saved for backward (MiB) | × torch |",
+             "|---|---|---|---:|---:|---:|---:|---:|"]
     for r in rows:
         size = f"({r['T']}, {r['B']}, {r['input']}, {r['hidden']})"
         if r["ms"] is None:
-            lines.append(f"| {r['layer']} | {size} | {r['impl']} | {r['note']} | | | |")
+            lines.append(f"| {r['layer']} | {size} | {r['impl']} | {r['note']} | | | | |")
             continue
         lines.append(f"| {r['layer']} | {size} | {r['impl']} | {r['ms']:.1f} | {r['time_ratio']:.2f} | "
-                     f"{r['saved_mb']:.2f} | {r['memory_ratio']:.2f} |")
+                     f"{r['min_ms']:.1f} | {r['saved_mb']:.2f} | {r['memory_ratio']:.2f} |")
     return lines
 
 
@@ -197,6 +198,7 @@ def print_row(r: dict) -> None:
         print(f"{r['layer']:5s} {size:22s} {r['impl']:28s} {r['note']}", flush=True)
         return
     print(f"{r['layer']:5s} {size:22s} {r['impl']:28s} {r['ms']:9.2f} ms  {r['time_ratio']:5.2f}x  "
+          f"(min {r['min_ms']:8.2f} ms)  "
           f"{r['saved_mb']:8.2f} MiB  {r['memory_ratio']:5.2f}x", flush=True)
 
 
