@@ -102,8 +102,10 @@ class InputProjection(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, weight_ih, bias_ih):
-        ctx.save_for_backward(x, weight_ih)
-        ctx.has_bias = bias_ih is not None
+        # keep only what the wanted gradients need: W_ih for ∂L/∂x, x for ∂L/∂W_ih
+        need = ctx.needs_input_grad
+        ctx.save_for_backward(x if need[1] else None, weight_ih if need[0] else None)
+        ctx.has_bias, ctx.shape = bias_ih is not None, x.shape
         L, N, _ = x.shape
         return _linear(x.reshape(L * N, -1), weight_ih.contiguous(), bias_ih).view(L, N, -1)
 
@@ -111,7 +113,7 @@ class InputProjection(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, grad):
         x, weight_ih = ctx.saved_tensors
-        L, N, _ = x.shape
+        L, N, _ = ctx.shape
         g = grad.reshape(L * N, -1)
         need = ctx.needs_input_grad
         # ∂L/∂x = Δ W_ih
