@@ -73,6 +73,17 @@ def _onednn_available() -> bool:
 
 
 _ONEDNN = _onednn_available()
+# oneDNN's fixed cost per call (~10 µs) and per weight reordering (~0.1 ms) pay off only for
+# products of at least this many multiply-adds; smaller ones (and the tanh below
+# _TANH_MIN_NUMEL elements) use torch's own kernels. Thresholds measured on the machine of the
+# performance appendix.
+_ONEDNN_MIN_WORK = 1 << 18
+_TANH_MIN_NUMEL = 2048
+
+
+def _onednn_for(t: Tensor, work: int) -> bool:
+    """Whether a product of ``work`` multiply-adds on tensors like ``t`` goes through oneDNN."""
+    return _ONEDNN and t.dtype == torch.float32 and t.device.type == "cpu" and work >= _ONEDNN_MIN_WORK
 
 
 def _linear(x: Tensor, w: Tensor, b: Tensor | None = None) -> Tensor:
@@ -84,7 +95,7 @@ def _linear(x: Tensor, w: Tensor, b: Tensor | None = None) -> Tensor:
     than the default BLAS on some CPUs; other dtypes and devices use ``x @ w.T``. The two agree
     to float32 rounding (tested).
     """
-    if _ONEDNN and x.dtype == torch.float32 and x.device.type == "cpu":
+    if w.is_mkldnn or _onednn_for(x, x.shape[0] * x.shape[1] * w.shape[0]):
         return torch.ops.mkldnn._linear_pointwise(x.contiguous(), w, b, "none", [], "")
     return x @ w.T if b is None else torch.addmm(b, x, w.T)
 
@@ -134,9 +145,12 @@ def _tanh_(x: Tensor) -> Tensor:
 
     On the machine of the performance appendix, torch's CPU ``tanh`` of a (32, 128) float32
     tensor took about 20 µs, these four operations about 8 µs (measured with other work
-    running), so the loops use the identity. It differs from ``tanh`` by rounding only
-    (tested: below 3e-7 in float32, below 1e-15 in float64).
+    running), so the loops use the identity for tensors of at least ``_TANH_MIN_NUMEL``
+    elements (smaller ones are quick either way and use ``tanh_``). It differs from ``tanh``
+    by rounding only (tested: below 3e-7 in float32, below 1e-15 in float64).
     """
+    if x.numel() < _TANH_MIN_NUMEL:
+        return x.tanh_()
     return x.mul_(2).sigmoid_().mul_(2).sub_(1)
 
 
@@ -144,14 +158,14 @@ def _pack(w: Tensor, batch: int) -> Tensor:
     """``w`` (M, K) ready for many ``_linear(x, ·)`` calls with ``x`` (batch, K): in float32 on
     the CPU, reordered once into oneDNN's blocked layout (the loop reuses it at every step);
     otherwise ``w`` itself, contiguous."""
-    if _ONEDNN and w.dtype == torch.float32 and w.device.type == "cpu":
+    if _onednn_for(w, batch * w.shape[0] * w.shape[1]):
         return torch.ops.mkldnn._reorder_linear_weight(w.contiguous(), batch)
     return w.contiguous()
 
 
 def _t_product(a: Tensor, b: Tensor) -> Tensor:
     """``a^T b`` for 2-D ``a`` (M, P) and ``b`` (M, Q): a sum over the M stacked rows."""
-    if _ONEDNN and a.dtype == torch.float32 and a.device.type == "cpu":
+    if _onednn_for(a, a.shape[0] * a.shape[1] * b.shape[1]):
         # through oneDNN, which wants both operands with M as their last dimension
         return _linear(a.T.contiguous(), b.T.contiguous())
     return a.T @ b
@@ -331,8 +345,7 @@ class LSTMBPTT(torch.autograd.Function):
             # c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t
             torch.mul(f_s[t], c_s[t], out=c_s[t + 1]).addcmul_(i_s[t], g_s[t])
             # h_t = o_t ⊙ tanh(c_t)    (then h_t = m_t W_hr^T when projected)
-            # (tanh(c_t) = 2 σ(2 c_t) − 1, see _tanh_)
-            tc = torch.mul(c_s[t + 1], 2, out=tc_s[t]).sigmoid_().mul_(2).sub_(1)
+            tc = _tanh_(tc_s[t].copy_(c_s[t + 1]))
             h = torch.mul(o_s[t], tc, out=m_s[t])
             if proj:
                 h = out_s[t].copy_(_linear(h, w_hr))
