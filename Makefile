@@ -1,6 +1,7 @@
 # rnnbook: the two commands of the README, and helpers.
 #   make book   build the HTML book (creates .venv first if missing)
 #   make test   run every test: unit tests, every notebook under nbval, the strict book build
+#   make bench  time rnnbook's layers against PyTorch's; writes book/_static/benchmark.{json,md}
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -9,7 +10,7 @@ STAMP  := $(VENV)/.installed-stamp
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: book test env lock lab clean chromium execute
+.PHONY: book test env lock lab clean chromium execute bench
 
 env: $(STAMP)
 
@@ -29,6 +30,11 @@ chromium:
 
 test: $(STAMP) chromium
 	$(PY) -m pytest -n 2 --dist loadfile --nbval tests book
+
+# Forward+backward time and memory against torch (see benchmarks/bench_layers.py; run it on an
+# idle machine): prints the table and writes the file the performance appendix includes.
+bench: $(STAMP)
+	$(PY) benchmarks/bench_layers.py
 
 # Re-execute one chapter in place, as committed (no progress bars): make execute NB=book/chapters/01_mlp_to_rnn.ipynb
 execute: $(STAMP)

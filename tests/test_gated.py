@@ -29,14 +29,15 @@ CONFIGS = [
 ]
 
 
+@pytest.mark.parametrize("backward", ["bptt", "autograd"])
 @pytest.mark.parametrize("kind,num_layers,bidirectional,batch_first,with_h0,bias,proj_size", CONFIGS)
-def test_layer_parity_with_torch(kind, num_layers, bidirectional, batch_first, with_h0, bias, proj_size):
+def test_layer_parity_with_torch(kind, num_layers, bidirectional, batch_first, with_h0, bias, proj_size, backward):
     ours_cls, theirs_cls = LAYERS[kind]
     kw = dict(num_layers=num_layers, bidirectional=bidirectional, batch_first=batch_first, bias=bias, dtype=F64)
     if proj_size:
         kw["proj_size"] = proj_size
     theirs = theirs_cls(3, 5, **kw)
-    ours = ours_cls(3, 5, **kw)
+    ours = ours_cls(3, 5, **kw, backward=backward)
     ours.load_state_dict(theirs.state_dict())  # torch -> rnnbook
     T, N, D = 6, 4, 2 if bidirectional else 1
     x = torch.randn((N, T, 3) if batch_first else (T, N, 3), dtype=F64)
@@ -44,15 +45,16 @@ def test_layer_parity_with_torch(kind, num_layers, bidirectional, batch_first, w
     assert_parity(ours, theirs, x, hx)
 
 
+@pytest.mark.parametrize("backward", ["bptt", "autograd"])
 @pytest.mark.parametrize("kind,num_layers,bidirectional,with_h0,proj_size",
                          [(k, L, bi, h0, p) for k, L, bi, h0 in itertools.product(LAYERS, [1, 2], [False, True], [False, True])
                           for p in ([0, 2] if k == "LSTM" else [0])])
-def test_unbatched_input_and_reverse_state_dict(kind, num_layers, bidirectional, with_h0, proj_size):
+def test_unbatched_input_and_reverse_state_dict(kind, num_layers, bidirectional, with_h0, proj_size, backward):
     ours_cls, theirs_cls = LAYERS[kind]
     kw = dict(bidirectional=bidirectional, batch_first=True, dtype=F64)
     if proj_size:
         kw["proj_size"] = proj_size
-    ours = ours_cls(3, 4, num_layers, **kw)
+    ours = ours_cls(3, 4, num_layers, **kw, backward=backward)
     theirs = theirs_cls(3, 4, num_layers, **kw)
     theirs.load_state_dict(ours.state_dict())  # rnnbook -> torch
     D = 2 if bidirectional else 1

@@ -22,6 +22,11 @@ state tensors they carry (``_state_names``) and how one step updates the state
 (``_step``). The input projection ``x_t W_ih^T + b_ih`` of all time steps is done
 in one matrix product before the loop over time; only ``h_{t-1} W_hh^T`` stays
 inside it.
+
+The layers with a hand-written backward (``backward="bptt"``, the default: RNN, GRU in
+either form, LSTM; not the peephole LSTM) run the loop inside a ``torch.autograd.Function`` of
+:mod:`rnnbook.layer_bptt` (``_bptt``); ``backward="autograd"`` runs the readable per-step loop
+below and lets autograd record it.
 """
 
 from __future__ import annotations
@@ -34,7 +39,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence
 
-from ._validate import check_bool, check_int, check_probability, check_shape, check_tensor
+from .layer_bptt import BACKWARDS, project_inputs
+from ._validate import check_bool, check_choice, check_int, check_probability, check_shape, check_tensor
 
 __all__ = ["RecurrentLayer", "CellBase"]
 
@@ -126,8 +132,11 @@ class RecurrentLayer(nn.Module):
         proj_size: int = 0,
         device=None,
         dtype=None,
+        *,
+        backward: str = "bptt",
     ) -> None:
         super().__init__()
+        self.backward = check_choice("backward", backward, BACKWARDS)
         self.input_size = check_int("input_size", input_size, minimum=1)
         self.hidden_size = check_int("hidden_size", hidden_size, minimum=1)
         self.num_layers = check_int("num_layers", num_layers, minimum=1)
@@ -195,6 +204,8 @@ class RecurrentLayer(nn.Module):
             s += f", dropout={self.dropout}"
         if self.bidirectional:
             s += ", bidirectional=True"
+        if self.backward != "bptt":
+            s += f", backward={self.backward!r}"
         return s
 
     # -- what a subclass defines ---------------------------------------------
@@ -214,6 +225,12 @@ class RecurrentLayer(nn.Module):
     def _step(self, gi_t: Tensor, state: tuple[Tensor, ...], params: Params) -> tuple[Tensor, ...]:
         """One time step given the precomputed input projection ``gi_t = x_t W_ih^T + b_ih``."""
         raise NotImplementedError
+
+    def _bptt(self, gi: Tensor, state: tuple[Tensor, ...], params: Params) -> tuple[Tensor, tuple[Tensor, ...]] | None:
+        """The whole loop over time with the hand-written backward (:mod:`rnnbook.layer_bptt`), given
+        ``gi`` (L, N, gates * H); returns ``(outputs, final state)``, or None where the layer
+        has none (then the autograd loop runs)."""
+        return None
 
     def _pack_state(self, states: tuple[Tensor, ...]):
         """What ``forward`` returns as the final state (a tensor, or a tuple for LSTM)."""
@@ -278,7 +295,14 @@ class RecurrentLayer(nn.Module):
     def _run_direction(self, x: Tensor, state: tuple[Tensor, ...], params: Params) -> tuple[Tensor, tuple[Tensor, ...]]:
         """Run one layer in one direction over time-major ``x``; return outputs and final state."""
         w_ih, b_ih = params[0], params[2]
-        gi = F.linear(x, w_ih, b_ih)  # all time steps in one product: (L, N, gates * H)
+        if self.backward == "bptt":
+            gi = project_inputs(x, w_ih, b_ih)  # as F.linear, with its backward written out
+        else:
+            gi = F.linear(x, w_ih, b_ih)  # all time steps in one product: (L, N, gates * H)
+        if self.backward == "bptt":
+            fused = self._bptt(gi, state, params)
+            if fused is not None:
+                return fused
         outputs = []
         for t in range(x.shape[0]):
             state = self._step(gi[t], state, params)

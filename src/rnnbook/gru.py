@@ -26,6 +26,7 @@ import torch
 from torch import Tensor
 
 from ._recurrent import CellBase, Params, RecurrentLayer
+from .layer_bptt import gru_bptt
 from ._validate import check_bool
 
 __all__ = ["GRUCell", "GRU", "gru_step"]
@@ -104,7 +105,10 @@ class GRU(RecurrentLayer):
 
     Args (same order and meaning as torch):
         input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-        dropout=0.0, bidirectional=False, device, dtype; then ``reset_after=True``.
+        dropout=0.0, bidirectional=False, device, dtype; then ``reset_after=True`` and
+        ``backward='bptt'``: the loop runs in :class:`rnnbook.layer_bptt.GRUBPTT` (the Cho form in
+        :class:`rnnbook.layer_bptt.ChoGRUBPTT`) with the hand-written backpropagation through time;
+        ``'autograd'`` runs the readable per-step loop.
 
     Shapes (``D = 2`` if bidirectional else 1): input (L, N, H_in), (N, L, H_in) if
     batch_first, or unbatched (L, H_in); hx (D * num_layers, N, H) or unbatched
@@ -127,10 +131,12 @@ class GRU(RecurrentLayer):
         dtype=None,
         *,
         reset_after: bool = True,
+        backward: str = "bptt",
     ) -> None:
         self.reset_after = check_bool("reset_after", reset_after)
         super().__init__(
-            input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, device=device, dtype=dtype
+            input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, device=device, dtype=dtype,
+            backward=backward,
         )
 
     def extra_repr(self) -> str:
@@ -140,3 +146,8 @@ class GRU(RecurrentLayer):
     def _step(self, gi_t: Tensor, state: tuple[Tensor, ...], params: Params) -> tuple[Tensor, ...]:
         _, w_hh, _, b_hh, _ = params
         return (gru_step(gi_t, state[0], w_hh, b_hh, self.reset_after),)
+
+    def _bptt(self, gi: Tensor, state: tuple[Tensor, ...], params: Params):
+        _, w_hh, _, b_hh, _ = params
+        out = gru_bptt(gi, state[0], w_hh, b_hh, self.reset_after)
+        return out, (out[-1],)

@@ -32,6 +32,7 @@ import torch
 from torch import Tensor
 
 from ._recurrent import CellBase, Params, RecurrentLayer
+from .layer_bptt import lstm_bptt
 
 __all__ = ["LSTMCell", "LSTM", "PeepholeLSTMCell", "PeepholeLSTM", "lstm_step", "peephole_lstm_step"]
 
@@ -152,7 +153,10 @@ class LSTM(RecurrentLayer):
 
     Args (same order and meaning as torch):
         input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-        dropout=0.0, bidirectional=False, proj_size=0, device, dtype.
+        dropout=0.0, bidirectional=False, proj_size=0, device, dtype; then (keyword only,
+        rnnbook's) ``backward``: ``'bptt'`` (default) runs the loop in
+        :class:`rnnbook.layer_bptt.LSTMBPTT` with the hand-written backpropagation through time
+        (``proj_size`` included), ``'autograd'`` runs the readable per-step loop.
 
     Shapes (``D = 2`` if bidirectional else 1, ``H_out = proj_size or hidden_size``):
         input: (L, N, H_in), (N, L, H_in) if batch_first, or unbatched (L, H_in).
@@ -177,10 +181,12 @@ class LSTM(RecurrentLayer):
         proj_size: int = 0,
         device=None,
         dtype=None,
+        *,
+        backward: str = "bptt",
     ) -> None:
         super().__init__(
             input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, proj_size,
-            device=device, dtype=dtype,
+            device=device, dtype=dtype, backward=backward,
         )
 
     def _state_sizes(self) -> tuple[int, ...]:
@@ -196,12 +202,18 @@ class LSTM(RecurrentLayer):
         _, w_hh, _, b_hh, w_hr = params[:5]
         return lstm_step(gi_t, state[0], state[1], w_hh, b_hh, w_hr, None)
 
+    def _bptt(self, gi: Tensor, state: tuple[Tensor, ...], params: Params):
+        _, w_hh, _, b_hh, w_hr = params[:5]
+        out, c_n = lstm_bptt(gi, state[0], state[1], w_hh, b_hh, w_hr)
+        return out, (out[-1], c_n)
+
 
 class PeepholeLSTM(LSTM):
     r"""Multi-layer peephole LSTM (Gers & Schmidhuber 2000), same calling convention as :class:`LSTM`.
 
     Args: input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-    bidirectional=False, device, dtype (no ``proj_size``). Parameters are those of
+    bidirectional=False, device, dtype (no ``proj_size``). It always runs the readable
+    autograd loop (no hand-written backward). Parameters are those of
     :class:`LSTM` plus ``weight_ci_l{k}``, ``weight_cf_l{k}``, ``weight_co_l{k}`` (H each,
     ``_reverse`` for the backward direction). Returns ``(output, (h_n, c_n))``.
 
@@ -232,3 +244,6 @@ class PeepholeLSTM(LSTM):
     def _step(self, gi_t: Tensor, state: tuple[Tensor, ...], params: Params) -> tuple[Tensor, ...]:
         _, w_hh, _, b_hh, _, w_ci, w_cf, w_co = params
         return lstm_step(gi_t, state[0], state[1], w_hh, b_hh, None, (w_ci, w_cf, w_co))
+
+    def _bptt(self, gi: Tensor, state: tuple[Tensor, ...], params: Params):
+        return None  # no hand-written backward for the peepholes: the autograd loop runs

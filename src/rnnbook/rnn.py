@@ -17,6 +17,7 @@ from __future__ import annotations
 from torch import Tensor
 
 from ._recurrent import CellBase, Params, RecurrentLayer
+from .layer_bptt import elman_bptt
 from ._validate import check_choice
 
 __all__ = ["RNNCell", "RNN", "elman_step"]
@@ -83,7 +84,10 @@ class RNN(RecurrentLayer):
 
     Args (same order and meaning as torch):
         input_size, hidden_size, num_layers=1, nonlinearity='tanh', bias=True,
-        batch_first=False, dropout=0.0 (in [0, 1)), bidirectional=False, device, dtype.
+        batch_first=False, dropout=0.0 (in [0, 1)), bidirectional=False, device, dtype;
+        then (keyword only, rnnbook's) ``backward``: ``'bptt'`` (default) runs the loop
+        in :class:`rnnbook.layer_bptt.ElmanBPTT` with the hand-written backpropagation through
+        time, ``'autograd'`` runs the readable per-step loop and lets autograd derive it.
 
     Shapes (``D = 2`` if bidirectional else 1):
         input: (L, N, H_in), (N, L, H_in) if batch_first, or unbatched (L, H_in).
@@ -106,10 +110,13 @@ class RNN(RecurrentLayer):
         bidirectional: bool = False,
         device=None,
         dtype=None,
+        *,
+        backward: str = "bptt",
     ) -> None:
         self.nonlinearity = check_choice("nonlinearity", nonlinearity, _NONLINEARITIES)
         super().__init__(
-            input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, device=device, dtype=dtype
+            input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, device=device, dtype=dtype,
+            backward=backward,
         )
 
     def extra_repr(self) -> str:
@@ -119,3 +126,8 @@ class RNN(RecurrentLayer):
     def _step(self, gi_t: Tensor, state: tuple[Tensor, ...], params: Params) -> tuple[Tensor, ...]:
         _, w_hh, _, b_hh, _ = params
         return (elman_step(gi_t, state[0], w_hh, b_hh, self.nonlinearity),)
+
+    def _bptt(self, gi: Tensor, state: tuple[Tensor, ...], params: Params):
+        _, w_hh, _, b_hh, _ = params
+        out = elman_bptt(gi, state[0], w_hh, b_hh, self.nonlinearity)
+        return out, (out[-1],)

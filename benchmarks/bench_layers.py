@@ -1,0 +1,297 @@
+"""Forward+backward time and saved-tensor memory of rnnbook's layers against PyTorch's.
+
+Run with ``make bench`` (or ``python benchmarks/bench_layers.py``). It times one
+forward+backward pass (the median of ``--repeats`` runs after ``--warmup`` runs) of
+
+* rnnbook's RNN, GRU and LSTM, on both paths (``backward="bptt"``, the hand-written
+  backpropagation through time, and ``backward="autograd"``), against torch.nn.RNN, GRU and
+  LSTM at (T, B, input, hidden) = (100, 32, 64, 128), (100, 32, 256, 256), (500, 16, 32, 64);
+* rnnbook's SRU and QRNN against torch.nn.LSTM of the same hidden size at T = 256, 1024, 4096
+  (a row saying "not available in this checkout" where rnnbook has no SRU / QRNN).
+
+Memory: the bytes of the tensors autograd keeps for the backward pass (every distinct
+storage that a ``saved_tensors_hooks`` pack hook sees during the forward, parameters and
+input included): what a forward pass holds in memory until its backward runs. It does not
+count temporaries that live only inside one operation or inside the backward pass.
+
+It prints the machine (CPU model, core count, load average, torch version), the number of
+threads (``torch.set_num_threads``), a table of times, ratios to torch and memory, and writes
+the table as JSON and as Markdown (``book/_static/benchmark.json`` and ``benchmark.md`` by
+default; the book's performance appendix includes the Markdown). ``--quick`` runs tiny sizes
+with two repeats and writes nothing unless ``--out`` is given (the test suite runs it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import platform
+import statistics
+import sys
+import time
+
+import torch
+
+import rnnbook
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+DEFAULT_OUT = ROOT / "book" / "_static" / "benchmark"
+GATED_SIZES = [(100, 32, 64, 128), (100, 32, 256, 256), (500, 16, 32, 64)]
+SCAN_LENGTHS = [256, 1024, 4096]
+SCAN_BATCH, SCAN_SIZE = 16, 128  # batch and input = hidden of the SRU / QRNN rows
+QUICK_GATED_SIZES = [(6, 2, 3, 4)]
+QUICK_SCAN_LENGTHS = [8, 16]
+QUICK_SCAN_BATCH, QUICK_SCAN_SIZE = 2, 4
+
+
+def machine_info(threads: int) -> dict:
+    """CPU model, core count, load, versions: printed and stored with the results."""
+    model = platform.processor() or "unknown"
+    try:
+        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "threads": threads,
+        "load_average_start": [round(v, 2) for v in os.getloadavg()],
+        "date_utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
+
+
+def _outputs(result) -> list[torch.Tensor]:
+    """A layer's output and final state(s) as a flat list of tensors."""
+    out, state = result
+    return [out] + (list(state) if isinstance(state, (tuple, list)) else [state])
+
+
+def _loss_weights(module, x) -> list[torch.Tensor]:
+    """Fixed random weights, one per output tensor: loss = Σ (output ⊙ weight)."""
+    with torch.no_grad():
+        return [torch.randn_like(t) for t in _outputs(module(x))]
+
+
+def _forward_backward(module, x, weights) -> None:
+    loss = sum((t * w).sum() for t, w in zip(_outputs(module(x)), weights))
+    loss.backward()
+
+
+def time_forward_backward(modules: list, x, warmup: int, repeats: int) -> list[tuple[float, float]]:
+    """Median and minimum wall time (ms) of one forward+backward pass of each module, after ``warmup``
+    untimed passes. The modules take turns (one pass each, ``repeats`` rounds), so a change
+    in the machine's load during the measurement affects all of them alike."""
+    weights = [_loss_weights(m, x) for m in modules]
+    for module, w in zip(modules, weights):
+        for _ in range(warmup):
+            module.zero_grad(set_to_none=True)
+            _forward_backward(module, x, w)
+    times: list[list[float]] = [[] for _ in modules]
+    for _ in range(repeats):
+        for k, (module, w) in enumerate(zip(modules, weights)):
+            module.zero_grad(set_to_none=True)
+            start = time.perf_counter()
+            _forward_backward(module, x, w)
+            times[k].append(time.perf_counter() - start)
+    return [(1e3 * statistics.median(t), 1e3 * min(t)) for t in times]
+
+
+def saved_bytes(module, x) -> int:
+    """Bytes of the distinct storages autograd saves for the backward of one forward pass."""
+    storages: dict[int, int] = {}
+
+    def pack(t: torch.Tensor):
+        s = t.untyped_storage()
+        storages[s.data_ptr()] = s.nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        outputs = _outputs(module(x))
+    del outputs
+    return sum(storages.values())
+
+
+def measure(modules: list, x, warmup: int, repeats: int) -> list[dict]:
+    """Time (interleaved) and saved-tensor memory of each module."""
+    times = time_forward_backward(modules, x, warmup, repeats)
+    return [{"ms": ms, "min_ms": low, "saved_mb": saved_bytes(m, x) / 2**20} for m, (ms, low) in zip(modules, times)]
+
+
+def gated_rows(sizes, warmup: int, repeats: int) -> list[dict]:
+    rows = []
+    for T, B, n_in, n_hidden in sizes:
+        x = torch.randn(T, B, n_in)
+        for kind in ["RNN", "GRU", "LSTM"]:
+            torch.manual_seed(0)
+            theirs = getattr(torch.nn, kind)(n_in, n_hidden)
+            ours = {}
+            for backward in ["bptt", "autograd"]:
+                ours[backward] = getattr(rnnbook, kind)(n_in, n_hidden, backward=backward)
+                ours[backward].load_state_dict(theirs.state_dict())
+            base, *results = measure([theirs, *ours.values()], x, warmup, repeats)
+            size = {"T": T, "B": B, "input": n_in, "hidden": n_hidden}
+            rows.append({"group": "gated", "layer": kind, "impl": f"torch.nn.{kind}", **size, **base,
+                         "time_ratio": 1.0, "memory_ratio": 1.0})
+            for backward, m in zip(ours, results):
+                rows.append({"group": "gated", "layer": kind, "impl": f"rnnbook.{kind} ({backward})", **size, **m,
+                             "time_ratio": m["ms"] / base["ms"], "memory_ratio": m["saved_mb"] / base["saved_mb"]})
+            print_row(rows[-3]), print_row(rows[-2]), print_row(rows[-1])
+    return rows
+
+
+def scan_rows(lengths, batch: int, size: int, warmup: int, repeats: int) -> list[dict]:
+    rows = []
+    for T in lengths:
+        x = torch.randn(T, batch, size)
+        shape = {"T": T, "B": batch, "input": size, "hidden": size}
+        torch.manual_seed(0)
+        names = ["SRU", "QRNN"]
+        available = {name: getattr(rnnbook, name) for name in names if hasattr(rnnbook, name)}
+        modules = [torch.nn.LSTM(size, size)] + [cls(size, size) for cls in available.values()]
+        base, *results = measure(modules, x, warmup, repeats)
+        measured = dict(zip(available, results))
+        rows.append({"group": "scan", "layer": "LSTM", "impl": "torch.nn.LSTM", **shape, **base,
+                     "time_ratio": 1.0, "memory_ratio": 1.0})
+        print_row(rows[-1])
+        for name in names:
+            if name not in measured:
+                rows.append({"group": "scan", "layer": name, "impl": f"rnnbook.{name}", **shape,
+                             "ms": None, "min_ms": None, "saved_mb": None, "time_ratio": None, "memory_ratio": None,
+                             "note": "not available in this checkout"})
+            else:
+                m = measured[name]
+                rows.append({"group": "scan", "layer": name, "impl": f"rnnbook.{name}", **shape, **m,
+                             "time_ratio": m["ms"] / base["ms"], "memory_ratio": m["saved_mb"] / base["saved_mb"]})
+            print_row(rows[-1])
+    return rows
+
+
+def _fmt(value, spec: str, missing: str = "—") -> str:
+    return missing if value is None else format(value, spec)
+
+
+def table_lines(rows: list[dict]) -> list[str]:
+    """The results as a Markdown table."""
+    lines = ["| layer | (T, B, input, hidden) | implementation | fwd+bwd median (ms) | × torch | min (ms) "
+             "| saved for backward (MiB) | × torch |",
+             "|---|---|---|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        size = f"({r['T']}, {r['B']}, {r['input']}, {r['hidden']})"
+        if r["ms"] is None:
+            lines.append(f"| {r['layer']} | {size} | {r['impl']} | {r['note']} | | | | |")
+            continue
+        lines.append(f"| {r['layer']} | {size} | {r['impl']} | {r['ms']:.1f} | {r['time_ratio']:.2f} | "
+                     f"{r['min_ms']:.1f} | {r['saved_mb']:.2f} | {r['memory_ratio']:.2f} |")
+    return lines
+
+
+def print_row(r: dict) -> None:
+    size = f"({r['T']}, {r['B']}, {r['input']}, {r['hidden']})"
+    if r["ms"] is None:
+        print(f"{r['layer']:5s} {size:22s} {r['impl']:28s} {r['note']}", flush=True)
+        return
+    print(f"{r['layer']:5s} {size:22s} {r['impl']:28s} {r['ms']:9.2f} ms  {r['time_ratio']:5.2f}x  "
+          f"(min {r['min_ms']:8.2f} ms)  "
+          f"{r['saved_mb']:8.2f} MiB  {r['memory_ratio']:5.2f}x", flush=True)
+
+
+def targets(rows: list[dict]) -> list[dict]:
+    """The issue's targets, each with the measured value and whether it is met."""
+    found = []
+
+    def row(impl, **size):
+        for r in rows:
+            if r["impl"] == impl and all(r[k] == v for k, v in size.items()):
+                return r
+        return None
+
+    for kind in ["LSTM", "GRU"]:
+        for size, limit in [((100, 32, 64, 128), 2.0), ((100, 32, 256, 256), 1.5)]:
+            r = row(f"rnnbook.{kind} (bptt)", T=size[0], B=size[1], input=size[2], hidden=size[3])
+            if r is not None:
+                base = row(f"torch.nn.{kind}", T=size[0], B=size[1], input=size[2], hidden=size[3])
+                found.append({"target": f"{kind} (bptt) fwd+bwd at {size} <= {limit}x torch",
+                              "measured": round(r["time_ratio"], 2), "met": r["time_ratio"] <= limit,
+                              "min_ratio": round(r["min_ms"] / base["min_ms"], 2)})
+    for name in ["SRU", "QRNN"]:
+        r = row(f"rnnbook.{name}", T=1024)
+        if r is not None:
+            met = None if r["ms"] is None else r["time_ratio"] < 1.0
+            base = row("torch.nn.LSTM", T=1024)
+            found.append({"target": f"{name} faster than torch.nn.LSTM at T=1024",
+                          "measured": None if r["ms"] is None else round(r["time_ratio"], 2), "met": met,
+                          "min_ratio": None if r["ms"] is None else round(r["min_ms"] / base["min_ms"], 2)})
+    ratios = [r["memory_ratio"] for r in rows if r["memory_ratio"] is not None and "autograd" not in r["impl"]]
+    if ratios:
+        worst = max(ratios)
+        found.append({"target": "saved-for-backward memory <= 1.5x torch (bptt, SRU, QRNN rows)",
+                      "measured": round(worst, 2), "met": worst <= 1.5, "min_ratio": None})
+    return found
+
+
+def markdown(info: dict, rows: list[dict], goals: list[dict]) -> str:
+    head = [
+        f"Measured {info['date_utc']} on {info['cpu']} ({info['cores']} cores), torch {info['torch']}, "
+        f"Python {info['python']}, `torch.set_num_threads({info['threads']})`, load average "
+        f"{info['load_average_start'][0]:.2f} at the start and {info['load_average_end'][0]:.2f} at the end; "
+        f"median of {info['repeats']} runs after {info['warmup']} warm-up runs, float32.",
+        "",
+    ]
+    goal_lines = ["", "| target | measured (median ratio) | met | ratio of the minimum times |",
+                  "|---|---:|---|---:|"]
+    for g in goals:
+        met = {True: "yes", False: "**no**", None: "not measured"}[g["met"]]
+        goal_lines.append(f"| {g['target']} | {_fmt(g['measured'], '.2f')} | {met} | {_fmt(g['min_ratio'], '.2f')} |")
+    return "\n".join(head + table_lines(rows) + goal_lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, 2 repeats (for the tests)")
+    parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (default 1)")
+    parser.add_argument("--warmup", type=int, default=None, help="untimed runs first (default 3; quick 1)")
+    parser.add_argument("--repeats", type=int, default=None, help="timed runs (default 15; quick 2)")
+    parser.add_argument("--out", type=pathlib.Path, default=None,
+                        help="write OUT.json and OUT.md (default book/_static/benchmark; quick: nothing)")
+    parser.add_argument("--skip-scan", action="store_true", help="only the RNN / GRU / LSTM rows")
+    args = parser.parse_args(argv)
+    warmup = args.warmup if args.warmup is not None else (1 if args.quick else 3)
+    repeats = args.repeats if args.repeats is not None else (2 if args.quick else 15)
+    out = args.out if args.out is not None or args.quick else DEFAULT_OUT
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    info = machine_info(torch.get_num_threads())
+    info.update(warmup=warmup, repeats=repeats, quick=args.quick)
+    print(f"machine: {info['cpu']}, {info['cores']} cores, load average {info['load_average_start']}")
+    print(f"torch {info['torch']}, python {info['python']}, torch.set_num_threads({info['threads']}); "
+          f"median of {repeats} runs after {warmup} warm-up runs")
+    rows = gated_rows(QUICK_GATED_SIZES if args.quick else GATED_SIZES, warmup, repeats)
+    if not args.skip_scan:
+        if args.quick:
+            rows += scan_rows(QUICK_SCAN_LENGTHS, QUICK_SCAN_BATCH, QUICK_SCAN_SIZE, warmup, repeats)
+        else:
+            rows += scan_rows(SCAN_LENGTHS, SCAN_BATCH, SCAN_SIZE, warmup, repeats)
+    info["load_average_end"] = [round(v, 2) for v in os.getloadavg()]
+    goals = targets(rows)
+    print()
+    for g in goals:
+        print(f"target: {g['target']}: measured {_fmt(g['measured'], '.2f')}, met: {g['met']} "
+              f"(ratio of minimum times {_fmt(g['min_ratio'], '.2f')})")
+    result = {"machine": info, "rows": rows, "targets": goals}
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.with_suffix(".json").write_text(json.dumps(result, indent=1) + "\n")
+        out.with_suffix(".md").write_text(markdown(info, rows, goals))
+        print(f"wrote {out.with_suffix('.json')} and {out.with_suffix('.md')}")
+    return result
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

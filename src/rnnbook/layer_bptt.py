@@ -1,0 +1,515 @@
+r"""Hand-written backpropagation through time (BPTT) for the Elman RNN, the GRU and the LSTM.
+
+Each recurrence is a ``torch.autograd.Function``. Its forward runs the loop over time
+(the input projection ``gi = x W_ih^T + b_ih`` of every step is already done, in one matrix
+product, by the layer) and keeps what the backward needs; its backward is BPTT: one loop
+from the last step to the first that carries ``∂L/∂h_t`` (and ``∂L/∂c_t``) backwards and
+stores the gradient of every step's pre-activations. The weight gradients are then *one*
+matrix product over all steps, because
+
+.. math:: \frac{\partial L}{\partial W_{hh}} = \sum_{t=1}^{T} \delta_t^\top h_{t-1}
+          = \Delta^\top H_{\text{prev}},
+
+with ``δ_t`` the gradient of step ``t``'s pre-activation (a row per sequence of the batch),
+``Δ`` all the ``δ_t`` stacked, and ``H_prev`` the states ``h_0 … h_{T-1}`` stacked. The
+gradient of ``gi`` is ``Δ`` itself; the layer's autograd turns it into the gradients of
+``x``, ``W_ih`` and ``b_ih`` (again one product each).
+
+Notation (torch's row-vector convention; ``⊙`` elementwise, ``σ`` the logistic function):
+``g_t = ∂L/∂h_t`` from the layer's output at step ``t`` (the loss's direct dependence),
+``dh_t`` the total gradient of ``h_t`` (direct plus through step ``t + 1``).
+
+**Elman RNN**, ``h_t = tanh(a_t)``, ``a_t = gi_t + h_{t-1} W_hh^T + b_hh``::
+
+    dh_T = g_T
+    δ_t  = dh_t ⊙ (1 − h_t²)                   (relu: dh_t ⊙ [a_t > 0])
+    dh_{t-1} = g_{t-1} + δ_t W_hh
+
+**GRU** (``reset_after=True``, torch's form), with ``hn_t = h_{t-1} W_hn^T + b_hn``::
+
+    δn_t = dh_t ⊙ (1 − z_t) ⊙ (1 − n_t²)
+    δz_t = dh_t ⊙ (h_{t-1} − n_t) ⊙ z_t (1 − z_t)
+    δr_t = δn_t ⊙ hn_t ⊙ r_t (1 − r_t)
+    ∂L/∂gi_t = [δr_t, δz_t, δn_t]              ∂L/∂gh_t = [δr_t, δz_t, r_t ⊙ δn_t]
+    dh_{t-1} = g_{t-1} + dh_t ⊙ z_t + (∂L/∂gh_t) W_hh
+
+**LSTM** (``m_t = o_t ⊙ tanh(c_t)``, ``h_t = m_t`` or ``m_t W_hr^T`` with ``proj_size``)::
+
+    dm_t = dh_t  (or dh_t W_hr)
+    dc_t = dc_t(from t + 1) + dm_t ⊙ o_t ⊙ (1 − tanh²(c_t))
+    δi_t = dc_t ⊙ g_t ⊙ i_t (1 − i_t)           δf_t = dc_t ⊙ c_{t-1} ⊙ f_t (1 − f_t)
+    δg_t = dc_t ⊙ i_t ⊙ (1 − g_t²)              δo_t = dm_t ⊙ tanh(c_t) ⊙ o_t (1 − o_t)
+    dc_{t-1} = dc_t ⊙ f_t
+    dh_{t-1} = g_{t-1} + [δi_t, δf_t, δg_t, δo_t] W_hh
+    ∂L/∂W_hr = Σ_t dh_t^T m_t
+
+The factors that multiply ``dh_t`` or ``dc_t`` (``(1 − z_t)(1 − n_t²)``, ``g_t i_t (1 − i_t)``,
+...) depend only on the forward pass, so they are computed for all steps at once after the
+forward loop; each backward step is then a few elementwise products and one matrix product.
+
+The GRU of Cho et al. (``reset_after=False``) has its own Function (:class:`ChoGRUBPTT`):
+the reset gate acts before ``W_hn``, so each step has two matrix products. The peephole
+LSTM has no hand-written backward: ``rnnbook.PeepholeLSTM`` runs the autograd path.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+from torch.autograd.function import once_differentiable
+
+__all__ = ["elman_bptt", "gru_bptt", "lstm_bptt", "project_inputs", "InputProjection", "ElmanBPTT", "GRUBPTT", "ChoGRUBPTT", "LSTMBPTT",
+           "BACKWARDS"]
+
+#: The values of the layers' ``backward`` argument.
+BACKWARDS = ("bptt", "autograd")
+
+
+def _onednn_available() -> bool:
+    try:
+        return torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")
+    except (AttributeError, RuntimeError):
+        return False
+
+
+_ONEDNN = _onednn_available()
+# oneDNN's fixed cost per call (~10 µs) and per weight reordering (~0.1 ms) pay off only for
+# products of at least this many multiply-adds; smaller ones (and the tanh below
+# _TANH_MIN_NUMEL elements) use torch's own kernels. Thresholds measured on the machine of the
+# performance appendix.
+_ONEDNN_MIN_WORK = 1 << 18
+_TANH_MIN_NUMEL = 2048
+
+
+def _onednn_for(t: Tensor, work: int) -> bool:
+    """Whether a product of ``work`` multiply-adds on tensors like ``t`` goes through oneDNN."""
+    return _ONEDNN and t.dtype == torch.float32 and t.device.type == "cpu" and work >= _ONEDNN_MIN_WORK
+
+
+def _linear(x: Tensor, w: Tensor, b: Tensor | None = None) -> Tensor:
+    """``x w^T (+ b)`` for a 2-D ``x`` (N, K), a contiguous ``w`` (M, K) (or one from ``_pack``)
+    and ``b`` (M) or None.
+
+    In float32 on the CPU the product goes through oneDNN (``torch.ops.mkldnn._linear_pointwise``,
+    the library behind ``torch.nn.LSTM``'s CPU kernel), which at these small shapes is faster
+    than the default BLAS on some CPUs; other dtypes and devices use ``x @ w.T``. The two agree
+    to float32 rounding (tested).
+    """
+    if w.is_mkldnn or _onednn_for(x, x.shape[0] * x.shape[1] * w.shape[0]):
+        return torch.ops.mkldnn._linear_pointwise(x.contiguous(), w, b, "none", [], "")
+    return x @ w.T if b is None else torch.addmm(b, x, w.T)
+
+
+class InputProjection(torch.autograd.Function):
+    r"""``gi = x W_ih^T + b_ih`` for all steps at once, as one matrix product, with a backward of
+    one product each: ``∂L/∂x = Δ W_ih``, ``∂L/∂W_ih = Δ^T X``, ``∂L/∂b_ih = Σ Δ`` (``Δ`` and
+    ``X`` with the rows of all steps stacked). The same function as
+    ``torch.nn.functional.linear``; in float32 on the CPU the products go through oneDNN (see
+    ``_linear``).
+
+    ``apply(x, weight_ih, bias_ih)``: ``x`` (L, N, H_in), ``weight_ih`` (G, H_in), ``bias_ih``
+    (G) or None; returns ``gi`` (L, N, G).
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight_ih, bias_ih):
+        # keep only what the wanted gradients need: W_ih for ∂L/∂x, x for ∂L/∂W_ih
+        need = ctx.needs_input_grad
+        ctx.save_for_backward(x if need[1] else None, weight_ih if need[0] else None)
+        ctx.has_bias, ctx.shape = bias_ih is not None, x.shape
+        L, N, _ = x.shape
+        return _linear(x.reshape(L * N, -1), weight_ih.contiguous(), bias_ih).view(L, N, -1)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        x, weight_ih = ctx.saved_tensors
+        L, N, _ = ctx.shape
+        g = grad.reshape(L * N, -1)
+        need = ctx.needs_input_grad
+        # ∂L/∂x = Δ W_ih
+        dx = _linear(g, weight_ih.T.contiguous()).view(L, N, -1) if need[0] else None
+        # ∂L/∂W_ih = Δ^T X
+        dw = _t_product(g, x.reshape(L * N, -1)) if need[1] else None
+        db = g.sum(0) if need[2] and ctx.has_bias else None
+        return dx, dw, db
+
+
+def project_inputs(x: Tensor, weight_ih: Tensor, bias_ih: Tensor | None) -> Tensor:
+    """``x W_ih^T + b_ih`` for all steps (:class:`InputProjection`): (L, N, H_in) -> (L, N, G)."""
+    return InputProjection.apply(x, weight_ih, bias_ih)
+
+
+def _tanh_(x: Tensor) -> Tensor:
+    """``tanh`` in place, through the identity ``tanh(a) = 2 σ(2a) − 1``.
+
+    On the machine of the performance appendix, torch's CPU ``tanh`` of a (32, 128) float32
+    tensor took about 20 µs, these four operations about 8 µs (measured with other work
+    running), so the loops use the identity for tensors of at least ``_TANH_MIN_NUMEL``
+    elements (smaller ones are quick either way and use ``tanh_``). It differs from ``tanh``
+    by rounding only (tested: below 3e-7 in float32, below 1e-15 in float64).
+    """
+    if x.numel() < _TANH_MIN_NUMEL:
+        return x.tanh_()
+    return x.mul_(2).sigmoid_().mul_(2).sub_(1)
+
+
+def _pack(w: Tensor, batch: int) -> Tensor:
+    """``w`` (M, K) ready for many ``_linear(x, ·)`` calls with ``x`` (batch, K): in float32 on
+    the CPU, reordered once into oneDNN's blocked layout (the loop reuses it at every step);
+    otherwise ``w`` itself, contiguous."""
+    if _onednn_for(w, batch * w.shape[0] * w.shape[1]):
+        return torch.ops.mkldnn._reorder_linear_weight(w.contiguous(), batch)
+    return w.contiguous()
+
+
+def _t_product(a: Tensor, b: Tensor) -> Tensor:
+    """``a^T b`` for 2-D ``a`` (M, P) and ``b`` (M, Q): a sum over the M stacked rows."""
+    if _onednn_for(a, a.shape[0] * a.shape[1] * b.shape[1]):
+        # through oneDNN, which wants both operands with M as their last dimension
+        return _linear(a.T.contiguous(), b.T.contiguous())
+    return a.T @ b
+
+
+def _with_bias(gi: Tensor, bias: Tensor | None) -> Tensor:
+    """``gi + bias`` as a new contiguous tensor (the loop writes into it in place)."""
+    return gi + bias if bias is not None else gi.clone(memory_format=torch.contiguous_format)
+
+
+def _weight_grads(delta: Tensor, h0: Tensor, out: Tensor, need_w: bool, need_b: bool):
+    """``Σ_t δ_t^T h_{t-1}`` as one product over all steps (plus the ``t = 1`` term, which
+    involves ``h_0``) and ``Σ_t δ_t``; None where not needed."""
+    dw = None
+    if need_w:
+        # Σ_{t>=2} δ_t^T h_{t-1} = Δ[1:]^T H[:-1], then + δ_1^T h_0
+        dw = _t_product(delta[1:].flatten(0, 1), out[:-1].flatten(0, 1)).addmm_(delta[0].T, h0)
+    db = delta.sum((0, 1)) if need_b else None
+    return dw, db
+
+
+class ElmanBPTT(torch.autograd.Function):
+    r"""``h_t = act(gi_t + h_{t-1} W_hh^T + b_hh)`` for all ``t``, with the BPTT backward.
+
+    ``apply(gi, h0, weight_hh, bias_hh, nonlinearity)``: ``gi`` (L, N, H), ``h0`` (N, H),
+    ``weight_hh`` (H, H), ``bias_hh`` (H) or None, ``nonlinearity`` ``'tanh'`` or ``'relu'``.
+    Returns the states ``h_1 … h_L``, shape (L, N, H).
+    """
+
+    @staticmethod
+    def forward(ctx, gi, h0, weight_hh, bias_hh, nonlinearity):
+        out = _with_bias(gi, bias_hh)  # a_t, overwritten in place by h_t
+        steps = out.unbind(0)
+        weight = _pack(weight_hh, h0.shape[0])
+        h = h0
+        for a in steps:
+            # a_t = gi_t + b_hh + h_{t-1} W_hh^T
+            a.add_(_linear(h, weight))
+            # h_t = act(a_t)
+            h = _tanh_(a) if nonlinearity == "tanh" else a.relu_()
+        ctx.nonlinearity = nonlinearity
+        ctx.save_for_backward(h0, weight_hh, out)
+        ctx.has_bias = bias_hh is not None
+        return out
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_out):
+        h0, weight_hh, out = ctx.saved_tensors
+        # act'(a_t) from the saved h_t: 1 − h_t² for tanh, [h_t > 0] for relu
+        dact = 1 - out * out if ctx.nonlinearity == "tanh" else (out > 0).to(out.dtype)
+        delta = torch.empty_like(out)
+        deltas, dacts, grads = delta.unbind(0), dact.unbind(0), grad_out.unbind(0)
+        w_t = _pack(weight_hh.T, out.shape[1])
+        dh = grads[-1]
+        for t in range(out.shape[0] - 1, -1, -1):
+            # δ_t = dh_t ⊙ act'(a_t)
+            torch.mul(dh, dacts[t], out=deltas[t])
+            if t > 0:
+                # dh_{t-1} = g_{t-1} + δ_t W_hh
+                dh = _linear(deltas[t], w_t).add_(grads[t - 1])
+        need = ctx.needs_input_grad
+        dh0 = delta[0] @ weight_hh if need[1] else None
+        dw, db = _weight_grads(delta, h0, out, need[2], need[3] and ctx.has_bias)
+        return delta, dh0, dw, db, None
+
+
+class GRUBPTT(torch.autograd.Function):
+    r"""The GRU recurrence (torch's ``reset_after`` form) for all ``t``, with the BPTT backward.
+
+    ``apply(gi, h0, weight_hh, bias_hh)``: ``gi`` (L, N, 3H) (gates r, z, n), ``h0`` (N, H),
+    ``weight_hh`` (3H, H), ``bias_hh`` (3H) or None. Returns ``h_1 … h_L``, shape (L, N, H).
+    """
+
+    @staticmethod
+    def forward(ctx, gi, h0, weight_hh, bias_hh):
+        L, N, H3 = gi.shape
+        H = H3 // 3
+        rz = gi.new_empty(L, N, 2 * H)  # r_t, z_t
+        n = gi.new_empty(L, N, H)
+        out = gi.new_empty(L, N, H)
+        weight = _pack(weight_hh, N)
+        gis, rzs, ns, outs = gi.unbind(0), rz.unbind(0), n.unbind(0), out.unbind(0)
+        ghs = []
+        h = h0
+        for t in range(L):
+            # gh_t = h_{t-1} W_hh^T + b_hh   (the three recurrent products in one)
+            gh = _linear(h, weight, bias_hh)
+            ghs.append(gh)
+            # [r_t, z_t] = σ(gi_rz + gh_rz)
+            torch.add(gis[t][:, :2 * H], gh[:, :2 * H], out=rzs[t]).sigmoid_()
+            # n_t = tanh(gi_n + r_t ⊙ hn_t)
+            _tanh_(torch.addcmul(gis[t][:, 2 * H:], rzs[t][:, :H], gh[:, 2 * H:], out=ns[t]))
+            # h_t = n_t + z_t ⊙ (h_{t-1} − n_t) = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t-1}
+            h = torch.addcmul(ns[t], rzs[t][:, H:], h - ns[t], out=outs[t])
+        ctx.has_bias = bias_hh is not None
+        if not any(ctx.needs_input_grad):
+            return out
+        r, z = rz[..., :H], rz[..., H:]
+        # the factors of dh_t in ∂L/∂gh_t = dh_t ⊙ C_t, C_t = [Br_t, Bz_t, r_t Bn_t]
+        coef = torch.stack(ghs)  # gh_t, then overwritten block by block
+        hn = coef[..., 2 * H:]
+        bn = (1 - z) * (1 - n * n)  # Bn_t = (1 − z_t)(1 − n_t²)
+        coef[..., :H] = bn * hn * r * (1 - r)  # Br_t = Bn_t hn_t r_t (1 − r_t)
+        h_prev = torch.cat([h0.unsqueeze(0), out[:-1]])
+        coef[..., H:2 * H] = (h_prev - n) * z * (1 - z)  # Bz_t = (h_{t-1} − n_t) z_t (1 − z_t)
+        coef[..., 2 * H:] = r * bn
+        ctx.save_for_backward(h0, weight_hh, out, coef, bn, z.contiguous())
+        return out
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_out, *_):
+        h0, weight_hh, out, coef, bn, z = ctx.saved_tensors
+        L, N, H = out.shape
+        dgh = torch.empty_like(coef)  # ∂L/∂gh_t for all t
+        dgi_n = torch.empty_like(out)  # δn_t for all t
+        dghs, coefs = dgh.view(L, N, 3, H).unbind(0), coef.view(L, N, 3, H).unbind(0)
+        dgh_flat, dns, bns, zs, grads = dgh.unbind(0), dgi_n.unbind(0), bn.unbind(0), z.unbind(0), grad_out.unbind(0)
+        w_t = _pack(weight_hh.T, N)
+        dh = grads[-1]
+        for t in range(L - 1, -1, -1):
+            # ∂L/∂gh_t = dh_t ⊙ [Br_t, Bz_t, r_t Bn_t]
+            torch.mul(dh.unsqueeze(1), coefs[t], out=dghs[t])
+            # δn_t = dh_t ⊙ Bn_t
+            torch.mul(dh, bns[t], out=dns[t])
+            # dh_{t-1} = g_{t-1} + dh_t ⊙ z_t + (∂L/∂gh_t) W_hh
+            prev = _linear(dgh_flat[t], w_t).addcmul_(dh, zs[t])
+            dh = prev.add_(grads[t - 1]) if t > 0 else prev
+        need = ctx.needs_input_grad
+        dgi = None
+        if need[0]:
+            # ∂L/∂gi_t = [δr_t, δz_t, δn_t]: the first two blocks are those of ∂L/∂gh_t
+            dgi = dgh.clone()
+            dgi[..., 2 * H:] = dgi_n
+        dw, db = _weight_grads(dgh, h0, out, need[2], need[3] and ctx.has_bias)
+        return dgi, dh if need[1] else None, dw, db
+
+
+class LSTMBPTT(torch.autograd.Function):
+    r"""The LSTM recurrence (optionally projected) for all ``t``, with the BPTT backward.
+
+    ``apply(gi, h0, c0, weight_hh, bias_hh, weight_hr)``: ``gi`` (L, N, 4H) (gates i, f, g, o),
+    ``h0`` (N, H_out), ``c0`` (N, H), ``weight_hh`` (4H, H_out), ``bias_hh`` (4H) or None,
+    ``weight_hr`` (P, H) or None (then ``H_out = H``). Returns ``(h_1 … h_L, c_L)``, shapes
+    (L, N, H_out) and (N, H).
+    """
+
+    @staticmethod
+    def forward(ctx, gi, h0, c0, weight_hh, bias_hh, weight_hr):
+        gates = _with_bias(gi, bias_hh)  # pre-activations, then i, f, g, o in place
+        L, N, H4 = gates.shape
+        H = H4 // 4
+        proj = weight_hr is not None
+        out = gi.new_empty(L, N, weight_hr.shape[0] if proj else H)
+        m = gi.new_empty(L, N, H) if proj else out  # m_t = o_t ⊙ tanh(c_t)
+        cs = gi.new_empty(L + 1, N, H)  # c_0 … c_L
+        cs[0] = c0
+        tanh_c = gi.new_empty(L, N, H)
+        I, F, G, O = gates.view(L, N, 4, H).unbind(2)  # (L, N, H) views of each gate
+        # g_t = tanh(a_g) = 2 σ(2 a_g) − 1: the g block's pre-activation doubled (an exact
+        # scaling of gi, b_hh and W_hh's g rows), so one sigmoid covers the four gates
+        G.mul_(2)
+        weight = weight_hh.clone(memory_format=torch.contiguous_format)
+        weight[2 * H:3 * H] *= 2
+        weight = _pack(weight, N)
+        pres = gates.unbind(0)
+        i_s, f_s, g_s, o_s = I.unbind(0), F.unbind(0), G.unbind(0), O.unbind(0)
+        c_s, tc_s, m_s, out_s = cs.unbind(0), tanh_c.unbind(0), m.unbind(0), out.unbind(0)
+        w_hr = _pack(weight_hr, N) if proj else None
+        h = h0
+        for t in range(L):
+            # gi_t + b_hh + h_{t-1} W_hh^T (g block doubled); i_t, f_t, o_t = σ(.)
+            pres[t].add_(_linear(h, weight)).sigmoid_()
+            # g_t = 2 σ(2 a_g) − 1 = tanh(a_g)
+            g_s[t].mul_(2).sub_(1)
+            # c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t
+            torch.mul(f_s[t], c_s[t], out=c_s[t + 1]).addcmul_(i_s[t], g_s[t])
+            # h_t = o_t ⊙ tanh(c_t)    (then h_t = m_t W_hr^T when projected)
+            tc = _tanh_(tc_s[t].copy_(c_s[t + 1]))
+            h = torch.mul(o_s[t], tc, out=m_s[t])
+            if proj:
+                h = out_s[t].copy_(_linear(h, w_hr))
+        c_n = cs[L].clone()
+        ctx.has_bias, ctx.proj = bias_hh is not None, proj
+        if not any(ctx.needs_input_grad):
+            return out, c_n
+        # The factors of dc_t / dm_t in the pre-activation gradients, for all t at once,
+        # written over the gates' buffer (in an order that reads each gate before it is lost).
+        f = F.clone()
+        # δf_t = dc_t ⊙ c_{t-1} f_t (1 − f_t)
+        torch.addcmul(F, F, F, value=-1, out=F).mul_(cs[:-1])
+        # dc_t gets dm_t ⊙ o_t (1 − tanh²(c_t)) = dm_t ⊙ (o_t − m_t tanh(c_t)); c_1 … c_L are done
+        dtanh = torch.addcmul(O, m, tanh_c, value=-1, out=cs[1:])
+        # δo_t = dm_t ⊙ tanh(c_t) o_t (1 − o_t)
+        torch.addcmul(O, O, O, value=-1, out=O).mul_(tanh_c)
+        # δg_t = dc_t ⊙ i_t (1 − g_t²)   (held in tanh_c's buffer until g_t is used below)
+        dg = torch.mul(G, G, out=tanh_c).neg_().add_(1).mul_(I)
+        # δi_t = dc_t ⊙ g_t i_t (1 − i_t)
+        torch.addcmul(I, I, I, value=-1, out=I).mul_(G)
+        G.copy_(dg)
+        ctx.save_for_backward(h0, weight_hh, weight_hr, out, m if proj else None, gates, f, dtanh)
+        return out, c_n
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_out, grad_c_n):
+        h0, weight_hh, weight_hr, out, m, coef, f, dtanh = ctx.saved_tensors
+        L, N, H4 = coef.shape
+        H = H4 // 4
+        proj = ctx.proj
+        delta = torch.empty_like(coef)  # δ_t = [δi_t, δf_t, δg_t, δo_t] for all t
+        d_i, d_f, d_g, d_o = (d.unbind(0) for d in delta.view(L, N, 4, H).unbind(2))
+        k_i, k_f, k_g, k_o = (k.unbind(0) for k in coef.view(L, N, 4, H).unbind(2))
+        deltas, f_s, dt_s, grads = delta.unbind(0), f.unbind(0), dtanh.unbind(0), grad_out.unbind(0)
+        dhs = torch.empty_like(out) if proj else None  # dh_t, for ∂L/∂W_hr
+        w_t = _pack(weight_hh.T, N)
+        w_hr = weight_hr.contiguous() if proj else None
+        dc = grad_c_n.clone()
+        dh = grads[-1]
+        for t in range(L - 1, -1, -1):
+            if proj:
+                dhs[t] = dh
+                # dm_t = dh_t W_hr
+                dm = dh @ w_hr
+            else:
+                dm = dh
+            # dc_t += dm_t ⊙ o_t (1 − tanh²(c_t))
+            dc.addcmul_(dm, dt_s[t])
+            # δi_t, δf_t, δg_t = dc_t ⊙ (their factors); δo_t = dm_t ⊙ (its factor)
+            torch.mul(dc, k_i[t], out=d_i[t])
+            torch.mul(dc, k_f[t], out=d_f[t])
+            torch.mul(dc, k_g[t], out=d_g[t])
+            torch.mul(dm, k_o[t], out=d_o[t])
+            # dc_{t-1} = dc_t ⊙ f_t
+            dc.mul_(f_s[t])
+            # dh_{t-1} = g_{t-1} + δ_t W_hh
+            dh = _linear(deltas[t], w_t)
+            if t > 0:
+                dh.add_(grads[t - 1])
+        need = ctx.needs_input_grad
+        dw, db = _weight_grads(delta, h0, out, need[3], need[4] and ctx.has_bias)
+        dw_hr = _t_product(dhs.flatten(0, 1), m.flatten(0, 1)) if proj and need[5] else None
+        return delta, dh if need[1] else None, dc if need[2] else None, dw, db, dw_hr
+
+
+class ChoGRUBPTT(torch.autograd.Function):
+    r"""The GRU of Cho et al. (``reset_after=False``) for all ``t``, with the BPTT backward.
+
+    Forward: ``[r_t, z_t] = σ(gi_rz + h_{t-1} W_rz^T + b_rz)``,
+    ``n_t = tanh(gi_n + (r_t ⊙ h_{t-1}) W_hn^T + b_hn)``, ``h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t-1}``;
+    two matrix products per step, the second after ``r_t``. Backward, with ``u_t = r_t ⊙ h_{t-1}``::
+
+        δn_t = dh_t ⊙ (1 − z_t)(1 − n_t²)
+        δz_t = dh_t ⊙ (h_{t-1} − n_t) z_t (1 − z_t)
+        du_t = δn_t W_hn
+        δr_t = du_t ⊙ h_{t-1} ⊙ r_t (1 − r_t)
+        dh_{t-1} = g_{t-1} + dh_t ⊙ z_t + du_t ⊙ r_t + [δr_t, δz_t] W_rz
+        ∂L/∂W_rz = Σ_t [δr_t, δz_t]^T h_{t-1}        ∂L/∂W_hn = Σ_t δn_t^T u_t
+
+    ``apply(gi, h0, weight_hh, bias_hh)``: shapes as :class:`GRUBPTT`.
+    """
+
+    @staticmethod
+    def forward(ctx, gi, h0, weight_hh, bias_hh):
+        L, N, H3 = gi.shape
+        H = H3 // 3
+        pre = _with_bias(gi, bias_hh)  # gi + b_hh, then r_t, z_t, n_t in place
+        u = gi.new_empty(L, N, H)  # u_t = r_t ⊙ h_{t-1}
+        out = gi.new_empty(L, N, H)
+        w_rz, w_n = _pack(weight_hh[:2 * H], N), _pack(weight_hh[2 * H:], N)
+        pres, us, outs = pre.unbind(0), u.unbind(0), out.unbind(0)
+        h = h0
+        for t in range(L):
+            p = pres[t]
+            # [r_t, z_t] = σ(gi_rz + b_rz + h_{t-1} W_rz^T)
+            rz = p[:, :2 * H]
+            rz.add_(_linear(h, w_rz)).sigmoid_()
+            # n_t = tanh(gi_n + b_hn + (r_t ⊙ h_{t-1}) W_hn^T)
+            torch.mul(rz[:, :H], h, out=us[t])
+            n = p[:, 2 * H:]
+            _tanh_(n.add_(_linear(us[t], w_n)))
+            # h_t = n_t + z_t ⊙ (h_{t-1} − n_t)
+            h = torch.addcmul(n, rz[:, H:], h - n, out=outs[t])
+        ctx.has_bias = bias_hh is not None
+        if not any(ctx.needs_input_grad):
+            return out
+        ctx.save_for_backward(h0, weight_hh, out, pre, u)
+        return out
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_out, *_):
+        h0, weight_hh, out, act, u = ctx.saved_tensors
+        L, N, H = out.shape
+        r, z, n = act[..., :H], act[..., H:2 * H], act[..., 2 * H:]
+        h_prev = torch.cat([h0.unsqueeze(0), out[:-1]])
+        # factors of dh_t, for all t at once
+        k_n = (1 - z) * (1 - n * n)  # δn_t = dh_t ⊙ k_n
+        k_z = (h_prev - n) * z * (1 - z)  # δz_t = dh_t ⊙ k_z
+        k_r = h_prev * r * (1 - r)  # δr_t = du_t ⊙ k_r
+        w_rz_t, w_n_t = _pack(weight_hh[:2 * H].T, N), _pack(weight_hh[2 * H:].T, N)
+        delta = torch.empty_like(act)  # [δr_t, δz_t, δn_t] = ∂L/∂gi_t
+        d_r, d_z, d_n = (d.unbind(0) for d in delta.view(L, N, 3, H).unbind(2))
+        d_rz = delta[..., :2 * H].unbind(0)
+        kn, kz, kr, zs, rs, grads = k_n.unbind(0), k_z.unbind(0), k_r.unbind(0), z.unbind(0), r.unbind(0), grad_out.unbind(0)
+        dh = grads[-1]
+        for t in range(L - 1, -1, -1):
+            torch.mul(dh, kn[t], out=d_n[t])
+            torch.mul(dh, kz[t], out=d_z[t])
+            # du_t = δn_t W_hn
+            du = _linear(d_n[t], w_n_t)
+            torch.mul(du, kr[t], out=d_r[t])
+            # dh_{t-1} = g_{t-1} + dh_t ⊙ z_t + du_t ⊙ r_t + [δr_t, δz_t] W_rz
+            prev = _linear(d_rz[t], w_rz_t).addcmul_(dh, zs[t]).addcmul_(du, rs[t])
+            dh = prev.add_(grads[t - 1]) if t > 0 else prev
+        need = ctx.needs_input_grad
+        dw = None
+        if need[2]:
+            dw = torch.cat([_t_product(delta[..., :2 * H].flatten(0, 1), h_prev.flatten(0, 1)),
+                            _t_product(delta[..., 2 * H:].flatten(0, 1), u.flatten(0, 1))])
+        db = delta.sum((0, 1)) if need[3] and ctx.has_bias else None
+        return delta, dh if need[1] else None, dw, db
+
+
+def elman_bptt(gi: Tensor, h0: Tensor, weight_hh: Tensor, bias_hh: Tensor | None,
+               nonlinearity: str = "tanh") -> Tensor:
+    """All Elman states ``h_1 … h_L`` (L, N, H) from ``gi`` (L, N, H) and ``h0`` (N, H), with the
+    hand-written BPTT backward (:class:`ElmanBPTT`)."""
+    return ElmanBPTT.apply(gi, h0, weight_hh, bias_hh, nonlinearity)
+
+
+def gru_bptt(gi: Tensor, h0: Tensor, weight_hh: Tensor, bias_hh: Tensor | None,
+             reset_after: bool = True) -> Tensor:
+    """All GRU states ``h_1 … h_L`` (L, N, H) from ``gi`` (L, N, 3H) and ``h0`` (N, H), torch's
+    ``reset_after`` form (:class:`GRUBPTT`) or Cho's (:class:`ChoGRUBPTT`), with the
+    hand-written BPTT backward."""
+    fn = GRUBPTT if reset_after else ChoGRUBPTT
+    return fn.apply(gi, h0, weight_hh, bias_hh)
+
+
+def lstm_bptt(gi: Tensor, h0: Tensor, c0: Tensor, weight_hh: Tensor, bias_hh: Tensor | None,
+              weight_hr: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """LSTM outputs ``h_1 … h_L`` (L, N, H_out) and the last cell state ``c_L`` (N, H) from
+    ``gi`` (L, N, 4H), ``h0`` (N, H_out), ``c0`` (N, H), with the hand-written BPTT backward
+    (:class:`LSTMBPTT`)."""
+    return LSTMBPTT.apply(gi, h0, c0, weight_hh, bias_hh, weight_hr)

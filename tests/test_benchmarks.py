@@ -1,0 +1,75 @@
+"""The benchmark script runs (quick mode: tiny sizes, two repeats, no timing assertions)."""
+
+import importlib.util
+import json
+import pathlib
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def _load_script():
+    spec = importlib.util.spec_from_file_location("bench_layers", ROOT / "benchmarks" / "bench_layers.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_quick_benchmark_writes_its_table(tmp_path, capsys):
+    bench = _load_script()
+    result = bench.main(["--quick", "--out", str(tmp_path / "bench")])
+    printed = capsys.readouterr().out
+    assert "torch.set_num_threads(1)" in printed and "cores" in printed
+    data = json.loads((tmp_path / "bench.json").read_text())
+    assert data["rows"] == json.loads(json.dumps(result["rows"]))
+    for key in ["cpu", "cores", "torch", "threads", "load_average_start", "load_average_end"]:
+        assert key in data["machine"]
+    impls = {r["impl"] for r in data["rows"]}
+    for kind in ["RNN", "GRU", "LSTM"]:
+        assert {f"torch.nn.{kind}", f"rnnbook.{kind} (bptt)", f"rnnbook.{kind} (autograd)"} <= impls
+    assert {"rnnbook.SRU", "rnnbook.QRNN"} <= impls
+    for r in data["rows"]:
+        if r["ms"] is None:  # SRU / QRNN before the branch that adds them is merged
+            assert r["layer"] in ("SRU", "QRNN") and r["note"] == "not available in this checkout"
+        else:
+            assert r["ms"] > 0 and r["saved_mb"] > 0 and r["time_ratio"] > 0
+    table = (tmp_path / "bench.md").read_text()
+    assert "| rnnbook.LSTM (bptt) |" in table and "torch.set_num_threads(1)" in table
+
+
+def test_committed_results_file_is_complete():
+    """The appendix includes book/_static/benchmark.md, written by a full run of the script."""
+    data = json.loads((ROOT / "book" / "_static" / "benchmark.json").read_text())
+    assert not data["machine"]["quick"]
+    sizes = {(r["T"], r["B"], r["input"], r["hidden"]) for r in data["rows"] if r["group"] == "gated"}
+    assert sizes == {(100, 32, 64, 128), (100, 32, 256, 256), (500, 16, 32, 64)}
+    assert {r["T"] for r in data["rows"] if r["group"] == "scan"} == {256, 1024, 4096}
+    assert (ROOT / "book" / "_static" / "benchmark.md").is_file()
+
+
+def _committed():
+    data = json.loads((ROOT / "book" / "_static" / "benchmark.json").read_text())
+    rows = {(r["impl"], r["T"], r["B"], r["input"], r["hidden"]): r for r in data["rows"]}
+    return data, rows
+
+
+SIZES = [(100, 32, 64, 128), (100, 32, 256, 256), (500, 16, 32, 64)]
+
+
+def test_appendix_statements_hold_for_the_committed_results():
+    """book/appendix_performance.md, "What the ratios mean", statement by statement."""
+    _, rows = _committed()
+    lstm = {size: rows[("rnnbook.LSTM (bptt)", *size)]["time_ratio"] for size in SIZES}
+    # against the fused torch.nn.LSTM: largest at (500, 16, 32, 64), shrinking with hidden size
+    assert lstm[(500, 16, 32, 64)] == max(lstm.values())
+    assert lstm[(100, 32, 256, 256)] < lstm[(100, 32, 64, 128)]
+    for size in SIZES:
+        for kind in ["RNN", "GRU", "LSTM"]:
+            bptt, auto = rows[(f"rnnbook.{kind} (bptt)", *size)], rows[(f"rnnbook.{kind} (autograd)", *size)]
+            # hand-written backward: faster than the autograd path, no more memory kept (1 %)
+            assert bptt["ms"] < auto["ms"], (kind, size)
+            assert bptt["saved_mb"] <= 1.01 * auto["saved_mb"], (kind, size)
+        gru = rows[("rnnbook.GRU (bptt)", *size)]["saved_mb"], rows[("rnnbook.GRU (autograd)", *size)]["saved_mb"]
+        assert gru[0] < gru[1]  # less for the GRU
+        for kind in ["RNN", "GRU"]:
+            # "about as fast or faster" than torch.nn.RNN / GRU: between about 0.6 and 1.0 times
+            assert 0.55 <= rows[(f"rnnbook.{kind} (bptt)", *size)]["time_ratio"] <= 1.1, (kind, size)

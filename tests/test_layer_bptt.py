@@ -1,0 +1,245 @@
+"""The hand-written BPTT backward (rnnbook.layer_bptt): gradcheck of each autograd.Function and of the
+layers that run it (h0/c0 included, both directions, several layers), parity of the two paths
+(backward="bptt" and backward="autograd"), which path each layer runs, and the argument's checks."""
+
+import itertools
+
+import pytest
+import torch
+
+import rnnbook
+from helpers import TOL, run_and_grad
+from rnnbook.layer_bptt import ChoGRUBPTT, ElmanBPTT, GRUBPTT, LSTMBPTT
+
+F64 = torch.float64
+
+
+def _leaf(*shape):
+    return torch.randn(*shape, dtype=F64, requires_grad=True)
+
+
+@pytest.mark.parametrize("nonlinearity,bias", list(itertools.product(["tanh", "relu"], [True, False])))
+def test_elman_function_gradcheck(nonlinearity, bias):
+    L, N, H = 5, 3, 4
+    gi, h0, w = _leaf(L, N, H), _leaf(N, H), _leaf(H, H)
+    b = _leaf(H) if bias else None
+    inputs = (gi, h0, w, b) if bias else (gi, h0, w)
+
+    def f(gi, h0, w, b=None):
+        return ElmanBPTT.apply(gi, h0, w, b, nonlinearity)
+
+    assert torch.autograd.gradcheck(f, inputs)
+
+
+@pytest.mark.parametrize("function,bias", list(itertools.product([GRUBPTT, ChoGRUBPTT], [True, False])))
+def test_gru_function_gradcheck(function, bias):
+    L, N, H = 5, 3, 4
+    inputs = (_leaf(L, N, 3 * H), _leaf(N, H), _leaf(3 * H, H)) + ((_leaf(3 * H),) if bias else ())
+    assert torch.autograd.gradcheck(lambda gi, h0, w, b=None: function.apply(gi, h0, w, b), inputs)
+
+
+@pytest.mark.parametrize("bias,proj", list(itertools.product([True, False], [0, 2])))
+def test_lstm_function_gradcheck(bias, proj):
+    """Gradients of gi, h0, c0, W_hh, b_hh (and W_hr), through both outputs (all h_t and c_L)."""
+    L, N, H = 5, 3, 4
+    out = proj or H
+    inputs = [_leaf(L, N, 4 * H), _leaf(N, out), _leaf(N, H), _leaf(4 * H, out)]
+    inputs.append(_leaf(4 * H) if bias else None)
+    inputs.append(_leaf(proj, H) if proj else None)
+    leaves = tuple(t for t in inputs if t is not None)
+
+    def f(*leaves):
+        it = iter(leaves)
+        args = [next(it) if t is not None else None for t in inputs]
+        return LSTMBPTT.apply(*args)
+
+    assert torch.autograd.gradcheck(f, leaves)
+
+
+def _state(kind, rows, batch, hidden, proj=0):
+    h0 = _leaf(rows, batch, proj or hidden)
+    return h0 if kind != "LSTM" else (h0, _leaf(rows, batch, hidden))
+
+
+LAYER_CASES = [("RNN", {}), ("RNN", {"nonlinearity": "relu"}), ("GRU", {}), ("GRU", {"reset_after": False}),
+               ("GRU", {"reset_after": False, "bias": False}), ("LSTM", {}),
+               ("LSTM", {"proj_size": 2}), ("LSTM", {"bias": False})]
+
+
+@pytest.mark.parametrize("kind,extra", LAYER_CASES)
+def test_layer_gradcheck_on_the_bptt_path(kind, extra):
+    """Two layers, both directions, with h0 (and c0): the gradients of the input, the initial
+    state and every parameter, checked against finite differences."""
+    layer = getattr(rnnbook, kind)(2, 3, 2, bidirectional=True, dtype=F64, **extra)
+    names = [n for n, _ in layer.named_parameters()]
+    params = tuple(p.detach().clone().requires_grad_(True) for p in layer.parameters())
+    x = _leaf(4, 2, 2)
+    state = _state(kind, 4, 2, 3, extra.get("proj_size", 0))
+    state = state if isinstance(state, tuple) else (state,)
+    n_state = len(state)
+
+    def f(x, *rest):
+        st, ps = rest[:n_state], rest[n_state:]
+        hx = tuple(st) if kind == "LSTM" else st[0]
+        out, hn = torch.func.functional_call(layer, dict(zip(names, ps)), (x, hx))
+        return (out, *hn) if isinstance(hn, tuple) else (out, hn)
+
+    out = f(x, *state, *params)[0]
+    assert "BPTT" in type(out.grad_fn).__name__ or any(
+        "BPTT" in type(g[0]).__name__ for g in out.grad_fn.next_functions if g[0] is not None)
+    assert torch.autograd.gradcheck(f, (x, *state, *params))
+
+
+PARITY_CASES = [
+    (kind, L, bi, bf, with_state, extra)
+    for kind, extra in LAYER_CASES
+    for L, bi, bf, with_state in itertools.product([1, 3], [False, True], [False, True], [False, True])
+]
+
+
+@pytest.mark.parametrize("kind,num_layers,bidirectional,batch_first,with_state,extra", PARITY_CASES)
+def test_bptt_and_autograd_paths_agree(kind, num_layers, bidirectional, batch_first, with_state, extra):
+    """Same weights, both paths: outputs, final states and every gradient within TOL."""
+    kw = dict(num_layers=num_layers, bidirectional=bidirectional, batch_first=batch_first, dtype=F64, **extra)
+    fast = getattr(rnnbook, kind)(3, 5, **kw)
+    slow = getattr(rnnbook, kind)(3, 5, **kw, backward="autograd")
+    slow.load_state_dict(fast.state_dict())
+    D = 2 if bidirectional else 1
+    x = torch.randn((4, 7, 3) if batch_first else (7, 4, 3), dtype=F64)
+    hx = None
+    if with_state:
+        hx = _state(kind, D * num_layers, 4, 5, extra.get("proj_size", 0))
+        hx = tuple(h.detach() for h in hx) if isinstance(hx, tuple) else hx.detach()
+    with torch.no_grad():
+        out, state = slow(x, hx)
+    flat = [out] + (list(state) if isinstance(state, tuple) else [state])
+    weights = [torch.randn_like(t) for t in flat]
+    a = run_and_grad(fast, x, hx, weights)
+    b = run_and_grad(slow, x, hx, weights)
+    worst = 0.0
+    for u, v in zip(a[0] + list(a[1].values()) + a[2], b[0] + list(b[1].values()) + b[2], strict=True):
+        assert u.shape == v.shape
+        worst = max(worst, (u - v).abs().max().item())
+    assert worst <= TOL
+
+
+def test_only_final_state_used():
+    """A loss on c_n (or h_n) alone: the backward starts from a zero output gradient."""
+    for kind in ["RNN", "GRU", "LSTM"]:
+        fast = getattr(rnnbook, kind)(3, 4, dtype=F64)
+        slow = getattr(rnnbook, kind)(3, 4, dtype=F64, backward="autograd")
+        slow.load_state_dict(fast.state_dict())
+        x = torch.randn(6, 2, 3, dtype=F64)
+        grads = []
+        for m in (fast, slow):
+            _, state = m(x)
+            last = state[1] if kind == "LSTM" else state
+            grads.append(torch.autograd.grad(last.square().sum(), list(m.parameters())))
+        assert max((u - v).abs().max().item() for u, v in zip(*grads)) <= TOL, kind
+
+
+def test_no_grad_forward_equals_grad_forward():
+    for kind in ["RNN", "GRU", "LSTM"]:
+        m = getattr(rnnbook, kind)(3, 4, 2, bidirectional=True, dtype=F64)
+        x = torch.randn(5, 2, 3, dtype=F64)
+        with torch.no_grad():
+            a = m(x)[0]
+        assert torch.equal(a, m(x)[0]), kind
+
+
+@pytest.mark.parametrize("layer,expected", [
+    (lambda: rnnbook.RNN(3, 4, dtype=F64), "ElmanBPTTBackward"),
+    (lambda: rnnbook.GRU(3, 4, dtype=F64), "GRUBPTTBackward"),
+    (lambda: rnnbook.LSTM(3, 4, dtype=F64), "LSTMBPTTBackward"),
+    (lambda: rnnbook.LSTM(3, 4, proj_size=2, dtype=F64), "LSTMBPTTBackward"),
+    (lambda: rnnbook.LSTM(3, 4, dtype=F64, backward="autograd"), "StackBackward0"),
+    (lambda: rnnbook.GRU(3, 4, dtype=F64, reset_after=False), "ChoGRUBPTTBackward"),
+    (lambda: rnnbook.GRU(3, 4, dtype=F64, reset_after=False, backward="autograd"), "StackBackward0"),
+    (lambda: rnnbook.PeepholeLSTM(3, 4, dtype=F64), "StackBackward0"),
+])
+def test_which_path_runs(layer, expected):
+    out, _ = layer()(torch.randn(5, 2, 3, dtype=F64))
+    assert type(out.grad_fn).__name__ == expected
+
+
+def test_default_is_bptt_and_repr_shows_autograd_only():
+    assert rnnbook.LSTM(3, 4).backward == "bptt"
+    assert repr(rnnbook.LSTM(3, 4)) == repr(torch.nn.LSTM(3, 4))
+    assert repr(rnnbook.GRU(3, 4, backward="autograd")) == "GRU(3, 4, backward='autograd')"
+
+
+@pytest.mark.parametrize("kind", ["RNN", "GRU", "LSTM"])
+def test_bad_backward_argument(kind):
+    with pytest.raises(ValueError, match=r"backward must be one of 'bptt', 'autograd'; got 'fused'"):
+        getattr(rnnbook, kind)(3, 4, backward="fused")
+
+
+@pytest.mark.parametrize("size", [8, 128])
+@pytest.mark.parametrize("kind,extra", LAYER_CASES)
+def test_float32_paths_agree(kind, extra, size):
+    """In float32 on the CPU the bptt path's larger matrix products go through oneDNN (where
+    torch has it; hidden size 128 with batch 32 is above the threshold, 8 below): the same
+    results as the autograd path up to float32 rounding (relative 1e-4)."""
+    fast = getattr(rnnbook, kind)(16, size, 2, bidirectional=True, **extra)
+    slow = getattr(rnnbook, kind)(16, size, 2, bidirectional=True, **extra, backward="autograd")
+    slow.load_state_dict(fast.state_dict())
+    x = torch.randn(5, 32, 16)
+    weights = [torch.randn(5, 32, 2 * (extra.get("proj_size") or size))]
+    outs, grads = [], []
+    for m in (fast, slow):
+        m.zero_grad()
+        xx = x.clone().requires_grad_(True)
+        out, _ = m(xx)
+        (out * weights[0]).sum().backward()
+        outs.append(out.detach())
+        grads.append([xx.grad] + [p.grad for p in m.parameters()])
+    assert (outs[0] - outs[1]).abs().max().item() <= 1e-4 * outs[1].abs().max().item()
+    for u, v in zip(*grads, strict=True):
+        assert (u - v).abs().max().item() <= 1e-4 * max(v.abs().max().item(), 1e-3)
+
+
+def test_linear_helper_matches_matmul():
+    from rnnbook.layer_bptt import _linear
+
+    for dtype, tol in [(torch.float32, 1e-5), (F64, 1e-14)]:
+        for n in (1, 5, 32):
+            x, w, b = torch.randn(n, 7, dtype=dtype), torch.randn(12, 7, dtype=dtype), torch.randn(12, dtype=dtype)
+            assert (_linear(x, w) - x @ w.T).abs().max().item() <= tol
+            assert (_linear(x, w, b) - (x @ w.T + b)).abs().max().item() <= tol
+            assert (_linear(x.T.contiguous().T, w) - x @ w.T).abs().max().item() <= tol  # strided x
+
+
+def test_tanh_through_sigmoid_is_tanh_up_to_rounding():
+    from rnnbook.layer_bptt import _tanh_
+
+    for dtype, tol in [(torch.float32, 3e-7), (F64, 1e-15)]:
+        for n in (20001, 100):  # above and below the size where the identity is used
+            x = torch.linspace(-12, 12, n, dtype=dtype)
+            assert (_tanh_(x.clone()) - torch.tanh(x)).abs().max().item() <= tol
+
+
+def test_packed_weight_and_row_sum_products():
+    from rnnbook.layer_bptt import _linear, _pack, _t_product
+
+    for dtype, tol in [(torch.float32, 1e-5), (F64, 1e-14)]:
+        for size in (9, 128):  # below and above the size where oneDNN is used
+            w = torch.randn(4 * size, size, dtype=dtype)
+            for n in (1, 4, 32):
+                x = torch.randn(n, size, dtype=dtype)
+                scale = (x @ w.T).abs().max().item()
+                assert (_linear(x, _pack(w, n)) - x @ w.T).abs().max().item() <= tol * scale
+            a, b = torch.randn(3000, 4 * size, dtype=dtype), torch.randn(3000, size, dtype=dtype)
+            assert (_t_product(a, b) - a.T @ b).abs().max().item() <= tol * (a.T @ b).abs().max().item()
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_input_projection_gradcheck_and_equals_linear(bias):
+    from rnnbook.layer_bptt import InputProjection
+
+    x, w = _leaf(4, 3, 5), _leaf(6, 5)
+    b = _leaf(6) if bias else None
+    args = (x, w, b) if bias else (x, w)
+    assert torch.autograd.gradcheck(lambda x, w, b=None: InputProjection.apply(x, w, b), args)
+    assert (InputProjection.apply(x, w, b) - torch.nn.functional.linear(x, w, b)).abs().max().item() <= TOL
+    xt = _leaf(3, 4, 5).transpose(0, 1)  # a non-contiguous input, as batch_first gives
+    assert torch.autograd.gradcheck(lambda x, w, b=None: InputProjection.apply(x, w, b), (xt,) + args[1:])
