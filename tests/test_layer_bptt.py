@@ -243,3 +243,21 @@ def test_input_projection_gradcheck_and_equals_linear(bias):
     assert (InputProjection.apply(x, w, b) - torch.nn.functional.linear(x, w, b)).abs().max().item() <= TOL
     xt = _leaf(3, 4, 5).transpose(0, 1)  # a non-contiguous input, as batch_first gives
     assert torch.autograd.gradcheck(lambda x, w, b=None: InputProjection.apply(x, w, b), (xt,) + args[1:])
+
+
+@pytest.mark.parametrize("kind", ["RNN", "GRU", "LSTM"])
+def test_forward_mode_ad_falls_back_to_the_autograd_loop(kind):
+    """The hand-written Functions have no jvp; forward-mode AD must still work, and agree with
+    reverse mode, on the default (bptt) path."""
+    import torch.autograd.forward_ad as fwAD
+
+    layer = getattr(rnnbook, kind)(2, 3, dtype=torch.float64)
+    x = torch.randn(4, 1, 2, dtype=torch.float64)
+    tangent = torch.randn_like(x)
+    with fwAD.dual_level():
+        out = layer(fwAD.make_dual(x, tangent))[0]
+        jvp = fwAD.unpack_dual(out).tangent
+    # reference: the reverse-mode Jacobian (through the hand-written backward) times the tangent
+    jac = torch.autograd.functional.jacobian(lambda x: layer(x)[0], x)
+    ref = (jac.reshape(out.numel(), x.numel()) @ tangent.reshape(-1)).reshape(out.shape)
+    assert (jvp - ref).abs().max().item() <= 1e-12
