@@ -16,7 +16,7 @@ from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
 from ._validate import check_int
 
-__all__ = ["COLORS", "Diagram", "unrolled_rnn", "curves", "block_mask", "loglog", "STRUCTURE_KINDS",
+__all__ = ["COLORS", "Diagram", "unrolled_rnn", "CELL_KINDS", "cell_diagram", "curves", "block_mask", "loglog", "STRUCTURE_KINDS",
            "rnn_structure", "embedding_map", "gradient_decay", "attention_heatmap"]
 
 #: The book's colours for inputs, hidden states, outputs and recurrent edges.
@@ -31,10 +31,31 @@ class Diagram:
     figure: Figure
     nodes: dict[str, tuple[float, float]] = field(default_factory=dict)
     edges: list[tuple[str, str, str]] = field(default_factory=list)
+    #: what each node is, where the diagram says (cell diagrams: "io", "layer" for an
+    #: operation with learned weights, "pointwise" for an element-wise operation)
+    kinds: dict[str, str] = field(default_factory=dict)
 
     def edges_labelled(self, label: str) -> list[tuple[str, str]]:
         """The ``(source, target)`` pairs of every edge carrying ``label``."""
         return [(s, t) for s, t, lab in self.edges if lab == label]
+
+    def paths(self, source: str, target: str) -> list[list[str]]:
+        """Every directed path from ``source`` to ``target``, as lists of node names."""
+        for name in (source, target):
+            if name not in self.nodes:
+                raise ValueError(f"no node {name!r} in the diagram; nodes are {sorted(self.nodes)}")
+        found: list[list[str]] = []
+
+        def walk(path: list[str]) -> None:
+            if path[-1] == target:
+                found.append(path)
+                return
+            for s, t, _ in self.edges:
+                if s == path[-1] and t not in path:
+                    walk(path + [t])
+
+        walk([source])
+        return found
 
 
 def _math(label: str) -> str:
@@ -102,6 +123,93 @@ def unrolled_rnn(steps: int = 4, *, figsize: tuple[float, float] | None = None) 
     ax.set_aspect("equal")
     ax.axis("off")
     fig.tight_layout()
+    return d
+
+
+#: The cells :func:`cell_diagram` draws.
+CELL_KINDS = ("rnn", "gru", "lstm")
+
+# One cell per kind, in the notation of the chapters: nodes (name -> (x, y, label, kind)) and
+# edges (source, target). "layer" nodes hold learned weights (a matrix product then sigma or
+# tanh); "pointwise" nodes are element-wise; "io" nodes are the cell's inputs and outputs.
+_CELLS = {
+    "rnn": (
+        {"h_prev": (0.0, 1.0, "$h_{t-1}$", "io"), "x": (2.0, -0.6, "$x_t$", "io"),
+         "layer": (2.0, 1.0, r"$\tanh(W_{xh}x_t + W_{hh}h_{t-1} + b_h)$", "layer"),
+         "h": (4.4, 1.0, "$h_t$", "io")},
+        [("h_prev", "layer"), ("x", "layer"), ("layer", "h")],
+    ),
+    "gru": (
+        {"h_prev": (0.0, 2.6, "$h_{t-1}$", "io"), "x": (1.0, -1.3, "$x_t$", "io"),
+         "r": (1.0, -0.2, r"$r_t = \sigma(\cdot)$", "layer"), "z": (2.6, 1.5, r"$z_t = \sigma(\cdot)$", "layer"),
+         "n": (4.6, -0.2, r"$n_t = \tanh(\cdot)$", "layer"),
+         "one_minus": (3.6, 1.9, r"$1-$", "pointwise"), "mul_z": (2.6, 2.6, r"$\times$", "pointwise"),
+         "mul_n": (4.6, 1.9, r"$\times$", "pointwise"), "add": (4.6, 2.6, "$+$", "pointwise"),
+         "h": (6.2, 2.6, "$h_t$", "io")},
+        [("h_prev", "r"), ("x", "r"), ("h_prev", "z"), ("x", "z"), ("h_prev", "n"), ("x", "n"), ("r", "n"),
+         ("h_prev", "mul_z"), ("z", "mul_z"), ("z", "one_minus"), ("one_minus", "mul_n"), ("n", "mul_n"),
+         ("mul_z", "add"), ("mul_n", "add"), ("add", "h")],
+    ),
+    "lstm": (
+        {"c_prev": (0.0, 3.0, "$c_{t-1}$", "io"), "h_prev": (0.0, 0.0, "$h_{t-1}$", "io"),
+         "x": (1.0, -1.2, "$x_t$", "io"),
+         "f": (1.6, 1.1, r"$f_t = \sigma(\cdot)$", "layer"), "i": (3.5, 1.1, r"$i_t = \sigma(\cdot)$", "layer"),
+         "g": (5.4, 1.1, r"$g_t = \tanh(\cdot)$", "layer"), "o": (7.3, 1.1, r"$o_t = \sigma(\cdot)$", "layer"),
+         "mul_f": (1.6, 3.0, r"$\times$", "pointwise"), "mul_i": (4.45, 2.1, r"$\times$", "pointwise"),
+         "add": (4.45, 3.0, "$+$", "pointwise"), "tanh_c": (7.3, 2.3, r"tanh", "pointwise"),
+         "mul_o": (8.4, 1.1, r"$\times$", "pointwise"),
+         "c": (9.6, 3.0, "$c_t$", "io"), "h": (9.6, 0.0, "$h_t$", "io")},
+        [("h_prev", "f"), ("x", "f"), ("h_prev", "i"), ("x", "i"), ("h_prev", "g"), ("x", "g"),
+         ("h_prev", "o"), ("x", "o"),
+         ("c_prev", "mul_f"), ("f", "mul_f"), ("i", "mul_i"), ("g", "mul_i"), ("mul_f", "add"),
+         ("mul_i", "add"), ("add", "c"), ("add", "tanh_c"), ("tanh_c", "mul_o"), ("o", "mul_o"),
+         ("mul_o", "h")],
+    ),
+}
+_CELL_COLORS = {"io": COLORS["h"], "layer": COLORS["x"], "pointwise": COLORS["recurrent"]}
+
+
+def cell_diagram(kind: str, *, ax: Axes | None = None) -> Diagram:
+    """Draw one step of an RNN, GRU or LSTM cell (``kind`` in :data:`CELL_KINDS`).
+
+    Blue boxes are operations with learned weights (a matrix product of the inputs, then
+    sigma or tanh: :math:`\sigma(\cdot)` stands for :math:`\sigma(W x_t + U h_{t-1} + b)`),
+    red circles element-wise operations, orange boxes the cell's inputs and outputs. The
+    returned :class:`Diagram` has every node's kind in ``kinds``, so a chapter can check
+    what the picture claims, e.g. that the LSTM's memory path has no weight matrix on it:
+    ``all(d.kinds[n] == "pointwise" for n in d.paths("c_prev", "c")[0][1:-1])``.
+    """
+    if kind not in CELL_KINDS:
+        raise ValueError(f"kind must be one of {', '.join(map(repr, CELL_KINDS))}; got {kind!r}")
+    nodes, edges = _CELLS[kind]
+    if ax is None:
+        width = max(x for x, _, _, _ in nodes.values()) + 1.6
+        _, ax = plt.subplots(figsize=(width * 1.05, 4.0 if kind != "rnn" else 2.6))
+    d = Diagram(ax.figure)
+    for name, (x, y, label, node_kind) in nodes.items():
+        d.nodes[name] = (x, y)
+        d.kinds[name] = node_kind
+        if node_kind == "pointwise":
+            ax.add_patch(plt.Circle((x, y), 0.26, color=_CELL_COLORS[node_kind], alpha=0.9, zorder=3))
+            small = not label.startswith("$") and len(label) >= 4  # a word, e.g. "tanh"
+            ax.text(x, y, label, ha="center", va="center", color="white", fontsize=8 if small else 12,
+                    zorder=4)
+        else:
+            ax.text(x, y, label, ha="center", va="center", color="white", fontsize=11, zorder=4,
+                    bbox={"boxstyle": "round,pad=0.35", "facecolor": _CELL_COLORS[node_kind],
+                          "edgecolor": "none", "alpha": 0.9})
+    for src, dst in edges:
+        d.edges.append((src, dst, ""))
+        (x0, y0), (x1, y1) = d.nodes[src], d.nodes[dst]
+        ax.add_patch(FancyArrowPatch((x0, y0), (x1, y1), arrowstyle="-|>", mutation_scale=12,
+                                     color="#555555", lw=1.1, shrinkA=16, shrinkB=16, zorder=2))
+    xs = [x for x, _ in d.nodes.values()]
+    ys = [y for _, y in d.nodes.values()]
+    ax.set_xlim(min(xs) - 0.8, max(xs) + 0.8)
+    ax.set_ylim(min(ys) - 0.6, max(ys) + 0.6)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    ax.set_title({"rnn": "Elman RNN cell", "gru": "GRU cell", "lstm": "LSTM cell"}[kind])
     return d
 
 
