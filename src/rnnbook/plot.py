@@ -31,8 +31,9 @@ class Diagram:
     figure: Figure
     nodes: dict[str, tuple[float, float]] = field(default_factory=dict)
     edges: list[tuple[str, str, str]] = field(default_factory=list)
-    #: what each node is, where the diagram says (cell diagrams: "io", "layer" for an
-    #: operation with learned weights, "pointwise" for an element-wise operation)
+    #: The kind of each node, where the diagram records it. Cell diagrams use "io" for an
+    #: input or output, "layer" for an operation with learned weights and "pointwise" for an
+    #: element-wise operation.
     kinds: dict[str, str] = field(default_factory=dict)
 
     def edges_labelled(self, label: str) -> list[tuple[str, str]]:
