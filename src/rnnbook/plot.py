@@ -171,7 +171,7 @@ _CELL_COLORS = {"io": COLORS["h"], "layer": COLORS["x"], "pointwise": COLORS["re
 
 
 def cell_diagram(kind: str, *, ax: Axes | None = None) -> Diagram:
-    """Draw one step of an RNN, GRU or LSTM cell (``kind`` in :data:`CELL_KINDS`).
+    r"""Draw one step of an RNN, GRU or LSTM cell (``kind`` in :data:`CELL_KINDS`).
 
     Blue boxes are operations with learned weights (a matrix product of the inputs, then
     sigma or tanh: :math:`\sigma(\cdot)` stands for :math:`\sigma(W x_t + U h_{t-1} + b)`),
