@@ -168,26 +168,7 @@ class LSTM(RecurrentLayer):
     _num_gates = 4
     _name = "LSTM"
     _state_names = ("h_0", "c_0")
-
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        bias: bool = True,
-        batch_first: bool = False,
-        dropout: float = 0.0,
-        bidirectional: bool = False,
-        proj_size: int = 0,
-        device=None,
-        dtype=None,
-        *,
-        backward: str = "bptt",
-    ) -> None:
-        super().__init__(
-            input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, proj_size,
-            device=device, dtype=dtype, backward=backward,
-        )
+    # the constructor is the base's: torch.nn.LSTM's arguments, in its order, plus ``backward``
 
     def _state_sizes(self) -> tuple[int, ...]:
         return (self.proj_size or self.hidden_size, self.hidden_size)
