@@ -214,6 +214,17 @@ def cell_diagram(kind: str, *, ax: Axes | None = None) -> Diagram:
     return d
 
 
+def _style_line_plot(ax: Axes, xlabel: str, ylabel: str, which: str = "major") -> Axes:
+    """The book's style for line plots: labels, a light grid, a frameless legend, no top or
+    right spine."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3, which=which)
+    ax.legend(frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    return ax
+
+
 def curves(series: dict[str, list[float]], *, ax: Axes | None = None, xlabel: str = "training step",
            ylabel: str = "loss", logy: bool = False, smooth: int = 1) -> Axes:
     """Plot named curves (e.g. training losses) on one axes; ``smooth`` > 1 draws a moving average."""
@@ -229,12 +240,7 @@ def curves(series: dict[str, list[float]], *, ax: Axes | None = None, xlabel: st
         ax.plot(range(len(values)), values, label=name, lw=1.6)
     if logy:
         ax.set_yscale("log")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.grid(alpha=0.3)
-    ax.legend(frameon=False)
-    ax.spines[["top", "right"]].set_visible(False)
-    return ax
+    return _style_line_plot(ax, xlabel, ylabel)
 
 
 def block_mask(mask, periods, *, ax: Axes | None = None) -> Axes:
@@ -274,11 +280,7 @@ def loglog(x: list[float], series: dict[str, list[float]], *, ax: Axes | None = 
         ax.plot(x, values, marker="o", label=name, lw=1.6)
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(frameon=False)
-    return ax
+    return _style_line_plot(ax, xlabel, ylabel, which="both")
 # -- the structures of the notes ("RNN 基本结构") and a 2-D map of embeddings ------------------
 
 #: The four structures :func:`rnn_structure` draws.
@@ -416,12 +418,7 @@ def gradient_decay(measured: dict[str, list[float]], bounds: dict[str, list[floa
         if name in bounds:
             ax.plot(range(len(bounds[name])), list(bounds[name]), ls="--", lw=1.2, color=line.get_color())
     ax.set_yscale("log")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.grid(alpha=0.3)
-    ax.legend(frameon=False)
-    ax.spines[["top", "right"]].set_visible(False)
-    return ax
+    return _style_line_plot(ax, xlabel, ylabel)
 
 
 def attention_heatmap(weights, source: list[str], output: list[str], *, ax: Axes | None = None,
