@@ -336,19 +336,27 @@ class LSTMBPTT(torch.autograd.Function):
         i_s, f_s, g_s, o_s = I.unbind(0), F.unbind(0), G.unbind(0), O.unbind(0)
         c_s, tc_s, m_s, out_s = cs.unbind(0), tanh_c.unbind(0), m.unbind(0), out.unbind(0)
         w_hr = _pack(weight_hr, N) if proj else None
+        # tanh(c_t) = 2 σ(2 c_t) − 1 as well when the tensors are large enough (see _tanh_);
+        # the loop then keeps s_t = σ(2 c_t) and turns it into tanh(c_t) for all t at the end
+        identity = N * H >= _TANH_MIN_NUMEL
+        two = gi.new_tensor(2.0)  # a 0-dim tensor: a Python number would be wrapped at every step
         h = h0
         for t in range(L):
-            # gi_t + b_hh + h_{t-1} W_hh^T (g block doubled); i_t, f_t, o_t = σ(.)
+            # gi_t + b_hh + h_{t-1} W_hh^T (g block doubled); i_t, f_t, o_t and σ(2 a_g) = σ(.)
             pres[t].add_(_linear(h, weight)).sigmoid_()
-            # g_t = 2 σ(2 a_g) − 1 = tanh(a_g)
-            g_s[t].mul_(2).sub_(1)
-            # c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t
-            torch.mul(f_s[t], c_s[t], out=c_s[t + 1]).addcmul_(i_s[t], g_s[t])
-            # h_t = o_t ⊙ tanh(c_t)    (then h_t = m_t W_hr^T when projected)
-            tc = _tanh_(tc_s[t].copy_(c_s[t + 1]))
-            h = torch.mul(o_s[t], tc, out=m_s[t])
+            # c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t with g_t = 2 σ(2 a_g) − 1 = tanh(a_g)
+            torch.mul(f_s[t], c_s[t], out=c_s[t + 1]).addcmul_(i_s[t], g_s[t], value=2).sub_(i_s[t])
+            if identity:
+                # h_t = o_t ⊙ tanh(c_t) = 2 o_t ⊙ σ(2 c_t) − o_t
+                s_c = torch.mul(c_s[t + 1], two, out=tc_s[t]).sigmoid_()
+                h = torch.mul(o_s[t], s_c, out=m_s[t]).mul_(two).sub_(o_s[t])
+            else:
+                h = torch.mul(o_s[t], torch.tanh(c_s[t + 1], out=tc_s[t]), out=m_s[t])
             if proj:
                 h = out_s[t].copy_(_linear(h, w_hr))
+        G.mul_(2).sub_(1)  # g_t = 2 σ(2 a_g) − 1, all t
+        if identity:
+            tanh_c.mul_(2).sub_(1)  # tanh(c_t) = 2 σ(2 c_t) − 1, all t
         c_n = cs[L].clone()
         ctx.has_bias, ctx.proj = bias_hh is not None, proj
         if not any(ctx.needs_input_grad):
@@ -378,8 +386,9 @@ class LSTMBPTT(torch.autograd.Function):
         H = H4 // 4
         proj = ctx.proj
         delta = torch.empty_like(coef)  # δ_t = [δi_t, δf_t, δg_t, δo_t] for all t
-        d_i, d_f, d_g, d_o = (d.unbind(0) for d in delta.view(L, N, 4, H).unbind(2))
-        k_i, k_f, k_g, k_o = (k.unbind(0) for k in coef.view(L, N, 4, H).unbind(2))
+        # per step: the (N, 3, H) block of δi, δf, δg (one product with dc_t) and δo (N, H)
+        d_ifg, d_o = delta.view(L, N, 4, H)[:, :, :3].unbind(0), delta.view(L, N, 4, H)[:, :, 3].unbind(0)
+        k_ifg, k_o = coef.view(L, N, 4, H)[:, :, :3].unbind(0), coef.view(L, N, 4, H)[:, :, 3].unbind(0)
         deltas, f_s, dt_s, grads = delta.unbind(0), f.unbind(0), dtanh.unbind(0), grad_out.unbind(0)
         dhs = torch.empty_like(out) if proj else None  # dh_t, for ∂L/∂W_hr
         w_t = _pack(weight_hh.T, N)
@@ -396,9 +405,7 @@ class LSTMBPTT(torch.autograd.Function):
             # dc_t += dm_t ⊙ o_t (1 − tanh²(c_t))
             dc.addcmul_(dm, dt_s[t])
             # δi_t, δf_t, δg_t = dc_t ⊙ (their factors); δo_t = dm_t ⊙ (its factor)
-            torch.mul(dc, k_i[t], out=d_i[t])
-            torch.mul(dc, k_f[t], out=d_f[t])
-            torch.mul(dc, k_g[t], out=d_g[t])
+            torch.mul(dc.unsqueeze(1), k_ifg[t], out=d_ifg[t])
             torch.mul(dm, k_o[t], out=d_o[t])
             # dc_{t-1} = dc_t ⊙ f_t
             dc.mul_(f_s[t])
