@@ -26,12 +26,9 @@ def test_quick_benchmark_writes_its_table(tmp_path, capsys):
     impls = {r["impl"] for r in data["rows"]}
     for kind in ["RNN", "GRU", "LSTM"]:
         assert {f"torch.nn.{kind}", f"rnnbook.{kind} (bptt)", f"rnnbook.{kind} (autograd)"} <= impls
-    assert {"rnnbook.SRU", "rnnbook.QRNN"} <= impls
+    assert {"rnnbook.SRU (bptt)", "rnnbook.SRU (autograd)", "rnnbook.QRNN (bptt)", "rnnbook.QRNN (scan)"} <= impls
     for r in data["rows"]:
-        if r["ms"] is None:  # SRU / QRNN before the branch that adds them is merged
-            assert r["layer"] in ("SRU", "QRNN") and r["note"] == "not available in this checkout"
-        else:
-            assert r["ms"] > 0 and r["saved_mb"] > 0 and r["time_ratio"] > 0
+        assert r["ms"] > 0 and r["saved_mb"] > 0 and r["time_ratio"] > 0
     table = (tmp_path / "bench.md").read_text()
     assert "| rnnbook.LSTM (bptt) |" in table and "torch.set_num_threads(1)" in table
 

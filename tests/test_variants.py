@@ -10,7 +10,8 @@ import pytest
 import torch
 
 import rnnbook
-from rnnbook.scan import linear_recurrence_loop, linear_scan
+from rnnbook.scan import (RECURRENCES, linear_recurrence, linear_recurrence_bptt, linear_recurrence_loop,
+                          linear_scan, reverse_recurrence)
 
 F64 = torch.float64
 TOL = 1e-12
@@ -77,14 +78,96 @@ def test_scan_gradient_equals_loop_gradient():
         assert (g1 - g2).abs().max() <= TOL
 
 
-def test_scan_rejects_mismatched_shapes():
+LINEAR_RECURRENCES = [linear_scan, linear_recurrence_loop, linear_recurrence_bptt]
+
+
+@pytest.mark.parametrize("f", LINEAR_RECURRENCES)
+def test_scan_rejects_mismatched_shapes(f):
     with pytest.raises(ValueError, match=re.escape("a and b must have the same shape, got (4, 2) and (4, 3)")):
-        linear_scan(rand(4, 2), rand(4, 3))
+        f(rand(4, 2), rand(4, 3))
 
 
-def test_scan_rejects_bad_h0():
+@pytest.mark.parametrize("f", LINEAR_RECURRENCES)
+def test_scan_rejects_bad_h0(f):
     with pytest.raises(ValueError, match=re.escape("h0 must have shape (2,) (a's shape without the time dimension), got (3,)")):
-        linear_scan(rand(4, 2), rand(4, 2), rand(3))
+        f(rand(4, 2), rand(4, 2), rand(3))
+
+
+@pytest.mark.parametrize("f", LINEAR_RECURRENCES)
+def test_linear_recurrences_reject_non_tensors_and_mixed_dtypes(f):
+    with pytest.raises(TypeError):
+        f([[0.5]], rand(1, 1))
+    with pytest.raises((TypeError, ValueError), match="dtype"):
+        f(rand(3, 2), rand(3, 2).float())
+
+
+# ---------------------------------------------------------------- the hand-written backward
+@pytest.mark.parametrize("T", [1, 2, 7])
+@pytest.mark.parametrize("with_h0", [True, False])
+def test_linear_recurrence_bptt_gradcheck_and_value(T, with_h0):
+    a, b = rand(T, 2, 3).requires_grad_(), rand(T, 2, 3, lo=-3, hi=3).requires_grad_()
+    args = (a, b, rand(2, 3).requires_grad_()) if with_h0 else (a, b)
+    assert torch.autograd.gradcheck(linear_recurrence_bptt, args)
+    h0 = args[2] if with_h0 else torch.zeros(2, 3, dtype=F64)
+    assert (linear_recurrence_bptt(*args) - loop_recurrence(a, b, h0)).abs().max() <= TOL
+
+
+def test_reverse_recurrence_is_the_adjoint_loop():
+    a, g = rand(6, 4), rand(6, 4)
+    d = reverse_recurrence(a, g)
+    want = g[-1].clone()
+    assert (d[-1] == want).all()
+    for t in range(4, -1, -1):
+        want = g[t] + a[t + 1] * want
+        assert (d[t] - want).abs().max() <= TOL
+
+
+def test_linear_recurrence_bptt_keeps_only_a_h_and_h0():
+    """What the docstring promises: autograd saves a, h and h0 (the scan saves every round)."""
+    def saved(f):
+        a, b, h0 = rand(64, 8).requires_grad_(), rand(64, 8).requires_grad_(), rand(8).requires_grad_()
+        storages = {}
+
+        def pack(t):
+            storages[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
+            return t
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            f(a, b, h0)
+        return sum(storages.values())
+    assert saved(linear_recurrence_bptt) == (2 * 64 * 8 + 8) * 8      # a and h (64 x 8), h0 (8), float64
+    assert saved(linear_scan) > 4 * saved(linear_recurrence_bptt)
+
+
+def test_linear_recurrence_dispatch_and_forward_mode_fallback():
+    a, b, h0 = rand(5, 3), rand(5, 3), rand(3)
+    ref = loop_recurrence(a, b, h0)
+    for method in RECURRENCES:
+        assert (linear_recurrence(a, b, h0, method) - ref).abs().max() <= TOL
+    with pytest.raises(ValueError, match="recurrence must be one of"):
+        linear_recurrence(a, b, h0, "parallel")
+    import torch.autograd.forward_ad as fwAD
+    ta = rand(5, 3)
+    with fwAD.dual_level():                       # forward mode: falls back to the autograd loop
+        tangent = fwAD.unpack_dual(linear_recurrence_bptt(fwAD.make_dual(a, ta), b, h0)).tangent
+    eps = 1e-6
+    numeric = (loop_recurrence(a + eps * ta, b, h0) - loop_recurrence(a - eps * ta, b, h0)) / (2 * eps)
+    assert (tangent - numeric).abs().max() <= 1e-8
+
+
+@pytest.mark.parametrize("layer", ["SRU", "QRNN"])
+def test_hand_written_layers_under_forward_mode_ad(layer):
+    import torch.autograd.forward_ad as fwAD
+    torch.manual_seed(0)
+    m = getattr(rnnbook, layer)(3, 4, dtype=F64)
+    x, tx = rand(6, 2, 3), rand(6, 2, 3)
+    with fwAD.dual_level():
+        out, _ = m(fwAD.make_dual(x, tx))
+        tangent = fwAD.unpack_dual(out).tangent
+    eps = 1e-6
+    with torch.no_grad():
+        numeric = (m(x + eps * tx)[0] - m(x - eps * tx)[0]) / (2 * eps)
+    assert tangent is not None and (tangent - numeric).abs().max() <= 1e-7
+
 
 
 # ---------------------------------------------------------------- Clockwork RNN
@@ -202,10 +285,14 @@ def sru_loop(sru, xs, c0):
     return hs_layers, torch.stack(finals)
 
 
-@pytest.mark.parametrize("version", ["2018", "2017"])
+SRU_RECURRENCES = [("2018", "bptt"), ("2018", "autograd"), ("2017", "bptt"), ("2017", "scan"), ("2017", "autograd")]
+
+
+@pytest.mark.parametrize("version,recurrence", SRU_RECURRENCES)
 @pytest.mark.parametrize("rescale", [True, False])
-def test_sru_matches_literal_loop(version, rescale):
-    sru = rnnbook.SRU(3, 5, num_layers=2, version=version, rescale=rescale, highway_bias=-1.0, dtype=F64)
+def test_sru_matches_literal_loop(version, recurrence, rescale):
+    sru = rnnbook.SRU(3, 5, num_layers=2, version=version, rescale=rescale, highway_bias=-1.0,
+                      recurrence=recurrence, dtype=F64)
     with torch.no_grad():
         for p in sru.parameters():
             p.add_(rand(*p.shape) * 0.3)               # bias and v away from their init
@@ -225,11 +312,52 @@ def test_sru_batch_first_and_batch():
         assert (o1 - out[n]).abs().max() <= TOL and (c1 - c_n[:, n]).abs().max() <= TOL
 
 
-@pytest.mark.parametrize("version", ["2018", "2017"])
-def test_sru_gradcheck(version):
-    sru = rnnbook.SRU(2, 3, version=version, dtype=F64)
-    x, c0 = rand(5, 1, 2).requires_grad_(), rand(1, 1, 3).requires_grad_()
-    assert torch.autograd.gradcheck(lambda x, c0: sru(x, c0), (x, c0))
+@pytest.mark.parametrize("version,recurrence", SRU_RECURRENCES)
+@pytest.mark.parametrize("input_size", [2, 3])     # 2 != H: the W_p highway; 3 = H: α x
+def test_sru_gradcheck(version, recurrence, input_size):
+    sru = rnnbook.SRU(input_size, 3, num_layers=2, version=version, recurrence=recurrence, dtype=F64)
+    x, c0 = rand(5, 2, input_size).requires_grad_(), rand(2, 2, 3).requires_grad_()
+    assert torch.autograd.gradcheck(lambda x, c0, *p: sru(x, c0), (x, c0, *sru.parameters()))
+
+
+def all_gradients(module, x, state):
+    """Output, final state and the gradients of a fixed loss w.r.t. input, state and parameters."""
+    x, state = x.clone().requires_grad_(), state.clone().requires_grad_()
+    out, final = module(x, state)
+    weights = torch.linspace(-1, 1, out.numel(), dtype=F64).reshape(out.shape)
+    ((out * weights).sum() + 0.7 * final.sum()).backward()
+    return [out, final, x.grad, state.grad] + [p.grad for p in module.parameters()]
+
+
+@pytest.mark.parametrize("version,recurrence", SRU_RECURRENCES)
+def test_sru_recurrences_agree_with_the_autograd_loop(version, recurrence):
+    x, c0 = rand(11, 3, 4), rand(2, 3, 5)
+    torch.manual_seed(0)
+    ref = rnnbook.SRU(4, 5, num_layers=2, version=version, recurrence="autograd", dtype=F64)
+    torch.manual_seed(0)
+    sru = rnnbook.SRU(4, 5, num_layers=2, version=version, recurrence=recurrence, dtype=F64)
+    for got, want in zip(all_gradients(sru, x, c0), all_gradients(ref, x, c0), strict=True):
+        assert (got - want).abs().max() <= TOL
+
+
+def test_sru_layer_bptt_gradcheck_direct():
+    """The Function itself, every input (U, x, bias, v, c0), both forms and both highways."""
+    from rnnbook.sru import SRULayerBPTT
+    for k, v in ((3, rand(6)), (4, rand(6)), (3, None)):
+        U, x = rand(4, 2, k * 3).requires_grad_(), rand(4, 2, 3).requires_grad_()
+        bias, c0 = rand(6).requires_grad_(), rand(2, 3).requires_grad_()
+        if v is not None:
+            v.requires_grad_()
+        assert torch.autograd.gradcheck(lambda U, x, b, c0, *v: SRULayerBPTT.apply(U, x, b, v[0] if v else None, c0, 1.3),
+                                        (U, x, bias, c0, *([v] if v is not None else [])))
+
+
+def test_sru_scan_needs_the_2017_form():
+    with pytest.raises(ValueError, match="version='2017'"):
+        rnnbook.SRU(2, 2, recurrence="scan")
+    with pytest.raises(ValueError, match="recurrence must be one of"):
+        rnnbook.SRU(2, 2, recurrence="fused")
+    assert "recurrence='autograd'" in repr(rnnbook.SRU(2, 2, recurrence="autograd"))
 
 
 def test_sru_alpha_value():
@@ -268,8 +396,9 @@ def qrnn_loop(q, xs, c0):
 
 @pytest.mark.parametrize("pooling", ["f", "fo", "ifo"])
 @pytest.mark.parametrize("window", [1, 2, 3])
-def test_qrnn_matches_literal_loop(pooling, window):
-    q = rnnbook.QRNN(3, 4, num_layers=2, window=window, pooling=pooling, dtype=F64)
+@pytest.mark.parametrize("recurrence", RECURRENCES)
+def test_qrnn_matches_literal_loop(pooling, window, recurrence):
+    q = rnnbook.QRNN(3, 4, num_layers=2, window=window, pooling=pooling, recurrence=recurrence, dtype=F64)
     xs, c0 = rand(7, 3), rand(2, 4)
     out, c_n = q(xs, c0)
     ref, ref_c = qrnn_loop(q, xs, c0)
@@ -288,10 +417,37 @@ def test_qrnn_is_causal():
         assert (out2[s] != out[s]).any()              # and step s does see its input
 
 
-def test_qrnn_gradcheck():
-    q = rnnbook.QRNN(2, 3, window=2, pooling="ifo", dtype=F64)
-    x, c0 = rand(5, 1, 2).requires_grad_(), rand(1, 1, 3).requires_grad_()
-    assert torch.autograd.gradcheck(lambda x, c0: q(x, c0), (x, c0))
+@pytest.mark.parametrize("pooling", ["f", "fo", "ifo"])
+@pytest.mark.parametrize("recurrence", RECURRENCES)
+def test_qrnn_gradcheck(pooling, recurrence):
+    q = rnnbook.QRNN(2, 3, num_layers=2, window=2, pooling=pooling, recurrence=recurrence, dtype=F64)
+    x, c0 = rand(5, 2, 2).requires_grad_(), rand(2, 2, 3).requires_grad_()
+    assert torch.autograd.gradcheck(lambda x, c0, *p: q(x, c0), (x, c0, *q.parameters()))
+
+
+@pytest.mark.parametrize("pooling", ["f", "fo", "ifo"])
+@pytest.mark.parametrize("recurrence", ["bptt", "scan"])
+def test_qrnn_recurrences_agree_with_the_autograd_loop(pooling, recurrence):
+    x, c0 = rand(9, 3, 4), rand(2, 3, 5)
+    torch.manual_seed(0)
+    ref = rnnbook.QRNN(4, 5, num_layers=2, window=3, pooling=pooling, recurrence="autograd", dtype=F64)
+    torch.manual_seed(0)
+    q = rnnbook.QRNN(4, 5, num_layers=2, window=3, pooling=pooling, recurrence=recurrence, dtype=F64)
+    for got, want in zip(all_gradients(q, x, c0), all_gradients(ref, x, c0), strict=True):
+        assert (got - want).abs().max() <= TOL
+
+
+@pytest.mark.parametrize("pooling", ["f", "fo", "ifo"])
+def test_qrnn_pooling_bptt_gradcheck_direct(pooling):
+    from rnnbook.qrnn import QRNNPoolingBPTT
+    g = {"f": 2, "fo": 3, "ifo": 4}[pooling]
+    pre, c0 = rand(6, 2, g * 3, lo=-2, hi=2).requires_grad_(), rand(2, 3).requires_grad_()
+    assert torch.autograd.gradcheck(lambda pre, c0: QRNNPoolingBPTT.apply(pre, c0, pooling), (pre, c0))
+
+
+def test_qrnn_unknown_recurrence():
+    with pytest.raises(ValueError, match="recurrence must be one of 'bptt', 'scan', 'autograd'; got 'cuda'"):
+        rnnbook.QRNN(2, 2, recurrence="cuda")
 
 
 def test_qrnn_batch_first_and_batch():
@@ -321,9 +477,9 @@ def min_loop(m, xs, h0, kind):
 
 
 @pytest.mark.parametrize("cls,kind", [(rnnbook.MinGRU, "gru"), (rnnbook.MinLSTM, "lstm")])
-@pytest.mark.parametrize("parallel", [True, False])
-def test_min_rnns_match_literal_loop(cls, kind, parallel):
-    m = cls(3, 4, parallel=parallel, dtype=F64)
+@pytest.mark.parametrize("recurrence", RECURRENCES)
+def test_min_rnns_match_literal_loop(cls, kind, recurrence):
+    m = cls(3, 4, recurrence=recurrence, dtype=F64)
     xs, h0 = rand(20, 3), rand(4)
     out, h_n = m(xs, h0[None])
     ref = min_loop(m, xs, h0, kind)
@@ -331,8 +487,9 @@ def test_min_rnns_match_literal_loop(cls, kind, parallel):
 
 
 @pytest.mark.parametrize("cls", [rnnbook.MinGRU, rnnbook.MinLSTM])
-def test_min_rnns_gradcheck(cls):
-    m = cls(2, 3, dtype=F64)
+@pytest.mark.parametrize("recurrence", RECURRENCES)
+def test_min_rnns_gradcheck(cls, recurrence):
+    m = cls(2, 3, recurrence=recurrence, dtype=F64)
     x, h0 = rand(6, 1, 2).requires_grad_(), rand(1, 1, 3).requires_grad_()
     assert torch.autograd.gradcheck(lambda x, h0: m(x, h0), (x, h0))
 
@@ -456,9 +613,12 @@ def test_count_ops_loop_nests_and_sees_layers():
         linear_recurrence_loop(rand(7, 4), rand(7, 4))
         assert (outer.loops, outer.steps, outer.products) == (1, 7, 28)
         with count_ops() as inner:
-            rnnbook.QRNN(2, 3, num_layers=2, window=2, dtype=F64)(rand(16, 1, 2))
+            rnnbook.QRNN(2, 3, num_layers=2, window=2, recurrence="scan", dtype=F64)(rand(16, 1, 2))
     assert (inner.scans, inner.rounds, inner.loops) == (2, 8, 0)
     assert outer.scans == 2 and outer.rounds == 8 and outer.products == 28 + inner.products
+    with count_ops() as fused:                    # the default: a loop of T steps per layer
+        rnnbook.QRNN(2, 3, num_layers=2, window=2, dtype=F64)(rand(16, 1, 2))
+    assert (fused.scans, fused.loops, fused.steps, fused.products) == (0, 2, 32, 2 * 16 * 3)
     with count_ops() as ops:                      # nothing counted outside a block
         pass
     linear_scan(rand(4, 1), rand(4, 1))

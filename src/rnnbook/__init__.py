@@ -16,7 +16,7 @@ from .mingru import MinGRU, MinLSTM
 from .notes_lstm import NotesLSTM, NotesStep2Cell, NotesStep3Cell, NotesStep4Cell, NotesStep5Cell
 from .qrnn import QRNN
 from .rnn import RNN, RNNCell
-from .scan import count_ops, linear_recurrence_loop, linear_scan
+from .scan import count_ops, linear_recurrence, linear_recurrence_bptt, linear_recurrence_loop, linear_scan
 from .seq2seq import Seq2Seq
 from .sru import SRU
 from .structures import Decoder, Encoder, NToM, NToN, NToOne, OneToN
@@ -36,6 +36,6 @@ __all__ = [
     "LuongAttention", "AttentionDecoder", "Seq2Seq",
     # other variants and linear recurrences
     "ClockworkRNN", "SRU", "QRNN", "MinGRU", "MinLSTM", "linear_scan", "linear_recurrence_loop",
-    "count_ops",
+    "linear_recurrence_bptt", "linear_recurrence", "count_ops",
 ]
 __version__ = "0.1.0"

@@ -8,8 +8,10 @@ Take the hidden state out of the gates and what is left is a linear recurrence::
               f'_t = f_t / (f_t + i_t),  i'_t = i_t / (f_t + i_t),
               h_t = f'_t ⊙ h_{t-1} + i'_t ⊙ h̃_t
 
-so all steps come from :func:`rnnbook.scan.linear_scan` (``parallel=True``) or from the
-sequential loop (``parallel=False``); the two agree to rounding. The paper's log-space
+so all steps come from :func:`rnnbook.scan.linear_recurrence`: ``recurrence="bptt"`` (the
+default: a loop with a hand-written backward), ``"scan"`` (the doubling scan
+:func:`rnnbook.scan.linear_scan`) or ``"autograd"`` (a loop through autograd); the three
+agree to rounding. The paper's log-space
 scan also replaces ``h̃`` by a positive ``g(h̃)`` so that logarithms exist; the doubling
 scan used here needs no logarithm, so ``h̃`` is kept as is.
 """
@@ -23,8 +25,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ._sequence import initial_state, restore_layout, sequence_input
-from ._validate import check_bool, check_int
-from .scan import linear_recurrence_loop, linear_scan
+from ._validate import check_bool, check_choice, check_int
+from .scan import RECURRENCES, linear_recurrence
 
 __all__ = ["MinGRU", "MinLSTM"]
 
@@ -33,12 +35,12 @@ class _MinBase(nn.Module):
     _num_gates = 2
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, batch_first: bool = False,
-                 parallel: bool = True, device=None, dtype=None) -> None:
+                 recurrence: str = "bptt", device=None, dtype=None) -> None:
         super().__init__()
         self.input_size = check_int("input_size", input_size, minimum=1)
         self.hidden_size = check_int("hidden_size", hidden_size, minimum=1)
         self.batch_first = check_bool("batch_first", batch_first)
-        self.parallel = check_bool("parallel", parallel)
+        self.recurrence = check_choice("recurrence", recurrence, RECURRENCES)
         factory = {"device": device, "dtype": dtype}
         self.weight_ih = nn.Parameter(torch.empty(self._num_gates * hidden_size, input_size, **factory))
         if check_bool("bias", bias):
@@ -53,7 +55,7 @@ class _MinBase(nn.Module):
         s = f"{self.input_size}, {self.hidden_size}"
         if self.bias_ih is None:
             s += ", bias=False"
-        return s + (", batch_first=True" if self.batch_first else "") + ("" if self.parallel else ", parallel=False")
+        return s + (", batch_first=True" if self.batch_first else "") + ("" if self.recurrence == "bptt" else f", recurrence={self.recurrence!r}")
 
     def _coefficients(self, pre: list[Tensor]) -> tuple[Tensor, Tensor]:
         raise NotImplementedError
@@ -63,13 +65,14 @@ class _MinBase(nn.Module):
         h0 = initial_state(hx, x, batched, 1, self.hidden_size)[0]
         pre = F.linear(x, self.weight_ih, self.bias_ih).split(self.hidden_size, dim=-1)  # all t at once
         a, b = self._coefficients(list(pre))
-        h = (linear_scan if self.parallel else linear_recurrence_loop)(a, b, h0)
+        h = linear_recurrence(a, b, h0, self.recurrence)
         return restore_layout(h, h[-1:], batched, self.batch_first)
 
 
 class MinGRU(_MinBase):
     r"""minGRU; forward ``(input, hx=None) -> (output, h_n)`` in the package's layout.
 
+    ``recurrence``: one of :data:`rnnbook.scan.RECURRENCES` (see the module's docstring).
     Parameters: ``weight_ih`` (2 H, H_in) = ``[W_z; W_h]``, ``bias_ih`` (2 H) = ``[b_z; b_h]``.
 
     Shapes: ``input`` (L, N, H_in), (N, L, H_in) with ``batch_first``, or unbatched (L, H_in);
@@ -89,6 +92,7 @@ class MinGRU(_MinBase):
 class MinLSTM(_MinBase):
     r"""minLSTM; forward ``(input, hx=None) -> (output, h_n)`` in the package's layout.
 
+    ``recurrence``: one of :data:`rnnbook.scan.RECURRENCES` (see the module's docstring).
     Parameters: ``weight_ih`` (3 H, H_in) = ``[W_f; W_i; W_h]``, ``bias_ih`` (3 H).
 
     Shapes: ``input`` (L, N, H_in), (N, L, H_in) with ``batch_first``, or unbatched (L, H_in);

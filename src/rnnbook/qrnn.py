@@ -14,7 +14,10 @@ where ``(W * X)_t = sum_{j=0}^{k-1} W[..., j] x_{t-k+1+j}`` (``W[..., k-1]`` mee
 
 Gate convention: the paper's, ``f_t`` multiplies the *previous* state (a forget gate).
 The Salesforce code (pytorch-qrnn) flips it (its ``f`` multiplies ``z``). Each pooling
-is a linear recurrence in ``c``, computed by :func:`rnnbook.scan.linear_scan`.
+is a linear recurrence in ``c``, computed by :func:`rnnbook.scan.linear_recurrence`:
+``recurrence="bptt"`` (default) runs it as a loop with the hand-written backward of
+:func:`rnnbook.scan.linear_recurrence_bptt`, ``"scan"`` by the doubling scan
+:func:`rnnbook.scan.linear_scan`, ``"autograd"`` as a loop through autograd.
 """
 
 from __future__ import annotations
@@ -24,14 +27,90 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.autograd import forward_ad as fwAD
+from torch.autograd.function import once_differentiable
 
 from ._sequence import initial_state, restore_layout, sequence_input
 from ._validate import check_bool, check_choice, check_int
-from .scan import linear_scan
+from .scan import RECURRENCES, _count, linear_recurrence, reverse_recurrence
 
-__all__ = ["QRNN"]
+__all__ = ["QRNN", "QRNNPoolingBPTT"]
+
+# grad ⊙ y (1 − y) and grad ⊙ (1 − y²) from the output y of σ / tanh, in one pass each,
+# written into a given tensor (the out= forms of the ops torch's own autograd uses)
+_sigmoid_backward = torch.ops.aten.sigmoid_backward.grad_input
+_tanh_backward = torch.ops.aten.tanh_backward.grad_input
 
 _GATES = {"f": "zf", "fo": "zfo", "ifo": "zfoi"}
+
+
+class QRNNPoolingBPTT(torch.autograd.Function):
+    r"""One QRNN layer's activations and pooling, with a hand-written backward.
+
+    Inputs: ``pre`` (T, N, g H), the convolution's output ``[W_z * X, W_f * X(, W_o * X(, W_i * X))]``;
+    ``c0`` (N, H); ``pooling`` (``"f"``, ``"fo"`` or ``"ifo"``). Outputs ``h`` (T, N, H) and
+    ``c_T`` (N, H). The forward applies tanh / σ, forms the inflow ``(1 − f_t) ⊙ z_t``
+    (ifo: ``i_t ⊙ z_t``), runs ``c_t = f_t ⊙ c_{t-1} + inflow_t`` as a loop of one
+    ``addcmul`` per step and sets ``h_t = o_t ⊙ c_t`` (f-pooling: ``h_t = c_t``). The
+    backward, with ``c̄_t`` the total gradient of ``c_t``::
+
+        c̄_t = o_t ⊙ ∂L/∂h_t + f_{t+1} ⊙ c̄_{t+1}      (one loop, the adjoint recurrence)
+        ∂L/∂f_t = c̄_t ⊙ (c_{t-1} − z_t)   (ifo: c̄_t ⊙ c_{t-1})
+        ∂L/∂z_t = c̄_t ⊙ (1 − f_t)         (ifo: c̄_t ⊙ i_t;  ∂L/∂i_t = c̄_t ⊙ z_t)
+        ∂L/∂o_t = ∂L/∂h_t ⊙ c_t,          ∂L/∂c_0 = f_1 ⊙ c̄_1
+
+    then through tanh and σ into one gradient tensor for ``pre``. Keeps the gates and
+    every ``c_t``.
+    """
+
+    @staticmethod
+    def forward(ctx, pre: Tensor, c0: Tensor, pooling: str) -> tuple[Tensor, Tensor]:
+        H = c0.shape[-1]
+        gates = torch.empty_like(pre, memory_format=torch.contiguous_format)
+        torch.tanh(pre[..., :H], out=gates[..., :H])       # Z = tanh(W_z * X)
+        torch.sigmoid(pre[..., H:], out=gates[..., H:])     # F, O, I = σ(W * X)
+        z, f = gates[..., :H], gates[..., H:2 * H]
+        if pooling == "ifo":
+            inflow = gates[..., 3 * H:] * z                 # i_t ⊙ z_t
+        else:
+            inflow = torch.addcmul(z, f, z, value=-1)       # (1 − f_t) ⊙ z_t
+        c = inflow                                          # c_t overwrites inflow_t step by step
+        _count(loops=1, steps=c.shape[0], products=c.numel())   # seen by rnnbook.scan.count_ops
+        prev = c0
+        for f_t, c_t in zip(f.unbind(0), c.unbind(0), strict=True):
+            c_t.addcmul_(f_t, prev)                         # c_t = f_t ⊙ c_{t-1} + inflow_t
+            prev = c_t
+        h = c if pooling == "f" else gates[..., 2 * H:3 * H] * c   # h_t = o_t ⊙ c_t
+        ctx.save_for_backward(gates, c, c0)
+        ctx.pooling = pooling
+        return h, c[-1].clone()
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, gh: Tensor, gcn: Tensor) -> tuple[Tensor, Tensor, None]:
+        gates, c, c0 = ctx.saved_tensors
+        H, pooling = c0.shape[-1], ctx.pooling
+        z, f = gates[..., :H], gates[..., H:2 * H]
+        d_pre = torch.empty_like(gates)
+        d_pre_z, d_pre_f = d_pre[..., :H], d_pre[..., H:2 * H]
+        if pooling == "f":
+            g_c = gh.clone()
+        else:
+            o = gates[..., 2 * H:3 * H]
+            g_c = gh * o                                    # ∂L/∂c_t through h_t = o_t ⊙ c_t
+            _sigmoid_backward(gh * c, o, grad_input=d_pre[..., 2 * H:3 * H])   # ⊙ o_t (1 − o_t)
+        g_c[-1] += gcn
+        dc = reverse_recurrence(f, g_c)                     # c̄_t = g_t + f_{t+1} ⊙ c̄_{t+1}
+        c_prev = torch.cat([c0.unsqueeze(0), c[:-1]])
+        if pooling == "ifo":
+            i = gates[..., 3 * H:]
+            _sigmoid_backward(dc * z, i, grad_input=d_pre[..., 3 * H:])
+            _sigmoid_backward(dc * c_prev, f, grad_input=d_pre_f)
+            _tanh_backward(dc * i, z, grad_input=d_pre_z)
+        else:
+            _sigmoid_backward(dc * (c_prev - z), f, grad_input=d_pre_f)
+            _tanh_backward(torch.addcmul(dc, dc, f, value=-1), z, grad_input=d_pre_z)  # c̄_t (1 − f_t)
+        return d_pre, f[0] * dc[0], None
 
 
 class QRNN(nn.Module):
@@ -43,6 +122,8 @@ class QRNN(nn.Module):
         pooling: ``"f"``, ``"fo"`` or ``"ifo"``.
         bias: whether ``bias_l{l}`` exists.
         batch_first: input and output as ``(N, L, H)``.
+        recurrence: how the pooling runs, one of :data:`rnnbook.scan.RECURRENCES`
+            (``"bptt"``, ``"scan"``, ``"autograd"``; see the module's docstring).
 
     Shapes: input ``(L, N, d)`` or unbatched ``(L, d)``; ``c0`` and ``c_n``
     ``(num_layers, N, H)``; output ``(L, N, H)``: the last layer's ``h_t``.
@@ -54,7 +135,7 @@ class QRNN(nn.Module):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, window: int = 2,
                  pooling: str = "fo", bias: bool = True, batch_first: bool = False,
-                 device=None, dtype=None) -> None:
+                 recurrence: str = "bptt", device=None, dtype=None) -> None:
         super().__init__()
         self.input_size = check_int("input_size", input_size, minimum=1)
         self.hidden_size = check_int("hidden_size", hidden_size, minimum=1)
@@ -63,6 +144,7 @@ class QRNN(nn.Module):
         self.pooling = check_choice("pooling", pooling, tuple(_GATES))
         self.bias = check_bool("bias", bias)
         self.batch_first = check_bool("batch_first", batch_first)
+        self.recurrence = check_choice("recurrence", recurrence, RECURRENCES)
         factory = {"device": device, "dtype": dtype}
         g = len(_GATES[pooling])
         for layer in range(num_layers):
@@ -86,30 +168,50 @@ class QRNN(nn.Module):
         s += f", pooling={self.pooling!r}"
         if not self.bias:
             s += ", bias=False"
+        if self.recurrence != "bptt":
+            s += f", recurrence={self.recurrence!r}"
         return s + (", batch_first=True" if self.batch_first else "")
+
+    def preactivations(self, x: Tensor, layer: int = 0) -> Tensor:
+        """The convolution ``W * X + b`` of ``layer`` for time-major ``x`` (L, N, d): (L, N, g H),
+        the gates in the order Z, F, O, I, before tanh / σ."""
+        weight, bias = getattr(self, f"weight_l{layer}"), getattr(self, f"bias_l{layer}", None)
+        k = self.window
+        # causal convolution: k − 1 zero steps on the left, so step t sees x_{t-k+1}, ..., x_t
+        padded = F.pad(x, (0, 0, 0, 0, k - 1, 0))                       # (L + k − 1, N, d)
+        # the k inputs each step sees, side by side: (L, N, k d)
+        windows = padded if k == 1 else torch.cat([padded[j:j + x.shape[0]] for j in range(k)], dim=-1)
+        # W * X as one matrix product: W (g H, d, k) laid out as (g H, k d) to match
+        return F.linear(windows, weight.transpose(1, 2).reshape(weight.shape[0], -1), bias)
 
     def gates(self, x: Tensor, layer: int = 0) -> dict[str, Tensor]:
         """The gates of ``layer`` for time-major ``x`` (L, N, d): ``{"z": Z, "f": F, ...}``, each (L, N, H)."""
-        weight, bias = getattr(self, f"weight_l{layer}"), getattr(self, f"bias_l{layer}", None)
-        # causal convolution: k − 1 zero steps on the left, so step t sees x_{t-k+1}, ..., x_t
-        padded = F.pad(x.permute(1, 2, 0), (self.window - 1, 0))       # (N, d, L + k − 1)
-        pre = F.conv1d(padded, weight, bias).permute(2, 0, 1)           # (L, N, g H)
-        out = {}
-        for name, block in zip(_GATES[self.pooling], pre.split(self.hidden_size, dim=-1), strict=True):
-            # Z = tanh(W_z * X); F, O, I = σ(W * X)
-            out[name] = torch.tanh(block) if name == "z" else torch.sigmoid(block)
-        return out
+        return self._activate(self.preactivations(x, layer))
+
+    def _activate(self, pre: Tensor) -> dict[str, Tensor]:
+        H = self.hidden_size
+        # Z = tanh(W_z * X); F, O, I = σ(W * X)
+        blocks = [torch.tanh(pre[..., :H])] + list(torch.sigmoid(pre[..., H:]).split(H, dim=-1))
+        return dict(zip(_GATES[self.pooling], blocks, strict=True))
+
+    def _pooling(self, pre: Tensor, c0: Tensor) -> tuple[Tensor, Tensor]:
+        """The readable pooling through autograd: ``(h, c_T)`` from the pre-activations."""
+        g = self._activate(pre)
+        # c_t = f_t ⊙ c_{t-1} + (1 − f_t) ⊙ z_t   (ifo: + i_t ⊙ z_t)
+        inflow = g["i"] * g["z"] if self.pooling == "ifo" else (1 - g["f"]) * g["z"]
+        c = linear_recurrence(g["f"], inflow, c0, self.recurrence)
+        # h_t = c_t (f-pooling) or o_t ⊙ c_t (fo, ifo)
+        return (c if self.pooling == "f" else g["o"] * c), c[-1]
 
     def forward(self, input: Tensor, c0: Tensor | None = None) -> tuple[Tensor, Tensor]:
         x, batched = sequence_input("input", input, self.input_size, self.weight_l0.dtype, self.batch_first)
         c0 = initial_state(c0, x, batched, self.num_layers, self.hidden_size, name="c0")
         finals = []
         for layer in range(self.num_layers):
-            g = self.gates(x, layer)
-            # c_t = f_t ⊙ c_{t-1} + (1 − f_t) ⊙ z_t   (ifo: + i_t ⊙ z_t), all t by a scan
-            inflow = g["i"] * g["z"] if self.pooling == "ifo" else (1 - g["f"]) * g["z"]
-            c = linear_scan(g["f"], inflow, c0[layer])
-            # h_t = c_t (f-pooling) or o_t ⊙ c_t (fo, ifo)
-            x = c if self.pooling == "f" else g["o"] * c
-            finals.append(c[-1])
+            pre = self.preactivations(x, layer)
+            if self.recurrence == "bptt" and not any(fwAD.unpack_dual(t).tangent is not None for t in (pre, c0)):
+                x, c_n = QRNNPoolingBPTT.apply(pre, c0[layer], self.pooling)   # the same, fused
+            else:
+                x, c_n = self._pooling(pre, c0[layer])
+            finals.append(c_n)
         return restore_layout(x, torch.stack(finals), batched, self.batch_first)

@@ -8,9 +8,23 @@ For each layer, with ``x_t`` its input (``d`` features) and ``c_t`` its state (`
     h_t = r_t ⊙ c_t + (1 − r_t) ⊙ α x_t
 
 The 2017 form (``version="2017"``) has no ``v ⊙ c_{t-1}`` terms, so its gates depend on
-``x`` alone and ``c`` is a linear recurrence, computed by :func:`rnnbook.scan.linear_scan`.
+``x`` alone and ``c`` is a linear recurrence, computed by
+:func:`rnnbook.scan.linear_recurrence` (``recurrence`` picks the loop with a hand-written
+backward, the doubling scan, or the autograd loop).
 Every matrix product depends on ``x`` only: ``W``, ``W_f``, ``W_r`` of all time steps are
 one product before the loop; what stays inside is element-wise.
+
+In the 2018 form only ``f_t`` has to be inside the loop: once every ``c_t`` is known,
+``r_t`` (which reads ``c_{t-1}``) and ``h_t`` are computed for all steps at once. With
+``recurrence="bptt"`` (the default) each layer's element-wise part is
+:class:`SRULayerBPTT`, whose backward is written out: with ``s_t = (c_{t-1} − W x_t) ⊙ f_t (1 − f_t)`` (the gradient of ``c_t``
+with respect to ``f_t``'s pre-activation) and ``J_t = f_t + s_t ⊙ v_f``
+(``∂c_t/∂c_{t-1}``), the total gradient of ``c_t`` obeys the *linear* backward recurrence
+``c̄_t = g_t + J_{t+1} ⊙ c̄_{t+1}`` (``g_t`` from ``h_t`` and ``r_{t+1}``), and then
+``∂L/∂(W x_t) = c̄_t ⊙ (1 − f_t)``, ``∂L/∂(W_f x_t + b_f) = c̄_t ⊙ s_t``,
+``∂L/∂v_f = Σ_t c̄_t ⊙ s_t ⊙ c_{t-1}`` and ``∂L/∂c_0 = J_1 ⊙ c̄_1`` (plus the path through
+``r_1``). In the 2017 form ``v = 0``, so ``J_t = f_t``.
+``recurrence="autograd"`` runs the readable loop below through autograd.
 
 ``α = sqrt(1 + 2 exp(b_r^init))`` (``highway_bias`` is ``b_r``'s initial value), or 1
 with ``rescale=False``. When ``d != H`` a fourth matrix ``W_p`` replaces ``α x_t`` in the
@@ -25,14 +39,100 @@ import math
 
 import torch
 from torch import Tensor, nn
+from torch.autograd import forward_ad as fwAD
+from torch.autograd.function import once_differentiable
 
 from ._sequence import initial_state, restore_layout, sequence_input
 from ._validate import check_bool, check_choice, check_int
-from .scan import linear_scan
+from .scan import RECURRENCES, linear_recurrence, reverse_recurrence
 
-__all__ = ["SRU"]
+__all__ = ["SRU", "SRULayerBPTT"]
 
 _VERSIONS = ("2018", "2017")
+
+
+class SRULayerBPTT(torch.autograd.Function):
+    r"""One SRU layer's element-wise part, with a hand-written backward.
+
+    Inputs: ``U`` (T, N, k H), the product of ``x`` with the stacked ``[W; W_f; W_r(; W_p)]``;
+    ``x`` (T, N, d) (used for the highway term ``α x_t`` when ``k = 3``); ``bias`` (2 H)
+    ``[b_f; b_r]``; ``v`` (2 H) ``[v_f; v_r]``, or ``None`` for the 2017 form; ``c0``
+    (N, H); ``alpha`` (a float). Outputs ``h`` (T, N, H) and ``c_T`` (N, H).
+
+    Forward: a loop of three operations per step (``f_t``'s pre-activation, the logistic
+    function, ``c_t = u_t + f_t ⊙ (c_{t-1} − u_t)``; only the last one in the 2017 form);
+    ``r_t`` and ``h_t`` for all steps after the loop. Backward: the formulas of
+    :mod:`rnnbook.sru`'s docstring, with one loop (:func:`rnnbook.scan.reverse_recurrence`)
+    and the gradient of ``U`` written into one tensor. Keeps ``U``, ``x``, the gates
+    ``f``, ``r`` and every ``c_t``.
+    """
+
+    @staticmethod
+    def forward(ctx, U: Tensor, x: Tensor, bias: Tensor, v: Tensor | None, c0: Tensor,
+                alpha: float) -> tuple[Tensor, Tensor]:
+        H = c0.shape[-1]
+        u = U[..., :H]                                      # W x_t
+        gates = U[..., H:3 * H] + bias                      # W_f x_t + b_f, W_r x_t + b_r; then f_t, r_t
+        f, r = gates[..., :H], gates[..., H:]
+        x_hw = U[..., 3 * H:] if U.shape[-1] == 4 * H else alpha * x
+        c = torch.empty_like(u, memory_format=torch.contiguous_format)
+        prev = c0
+        if v is None:
+            torch.sigmoid(gates, out=gates)                 # 2017: f_t, r_t read x_t only
+            for u_t, f_t, c_t in zip(u.unbind(0), f.unbind(0), c.unbind(0), strict=True):
+                torch.lerp(u_t, prev, f_t, out=c_t)         # c_t = u_t + f_t ⊙ (c_{t-1} − u_t)
+                prev = c_t
+        else:
+            v_f, v_r = v[:H], v[H:]
+            for u_t, f_t, c_t in zip(u.unbind(0), f.unbind(0), c.unbind(0), strict=True):
+                f_t.addcmul_(v_f, prev).sigmoid_()          # f_t = σ(W_f x_t + b_f + v_f ⊙ c_{t-1})
+                torch.lerp(u_t, prev, f_t, out=c_t)         # c_t = u_t + f_t ⊙ (c_{t-1} − u_t)
+                prev = c_t
+            c_prev = torch.cat([c0.unsqueeze(0), c[:-1]])
+            r.addcmul_(v_r, c_prev).sigmoid_()              # r_t = σ(W_r x_t + b_r + v_r ⊙ c_{t-1}), all t
+        h = torch.lerp(x_hw, c, r)                          # h_t = r_t ⊙ c_t + (1 − r_t) ⊙ α x_t
+        ctx.save_for_backward(U, x, gates, c, c0, v)
+        ctx.alpha = alpha
+        return h, c[-1].clone()
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, gh: Tensor, gcn: Tensor):
+        U, x, gates, c, c0, v = ctx.saved_tensors
+        H = c0.shape[-1]
+        wide = U.shape[-1] == 4 * H
+        u, f, r = U[..., :H], gates[..., :H], gates[..., H:]
+        x_hw = U[..., 3 * H:] if wide else ctx.alpha * x
+        c_prev = torch.cat([c0.unsqueeze(0), c[:-1]])       # c_0 ... c_{T-1}
+        dU = torch.empty_like(U, memory_format=torch.contiguous_format)
+        du, d_pre_f, d_pre_r = dU[..., :H], dU[..., H:2 * H], dU[..., 2 * H:3 * H]
+        # h_t = x_hw + r_t (c_t − x_hw): ∂L/∂(r_t's pre-activation) = g ⊙ (c_t − x_hw) ⊙ r_t (1 − r_t)
+        torch.mul(gh * (c - x_hw), r * (1 - r), out=d_pre_r)
+        g_c = gh * r                                        # ∂L/∂c_t from h_t ...
+        g_c[-1] += gcn                                      # ... from c_T ...
+        s = (c_prev - u) * f * (1 - f)                      # ∂c_t / ∂(f_t's pre-activation)
+        if v is None:
+            jac = f                                         # ∂c_t / ∂c_{t-1}
+        else:
+            v_f, v_r = v[:H], v[H:]
+            g_c[:-1].addcmul_(d_pre_r[1:], v_r)             # ... and from r_{t+1}, through v_r
+            jac = torch.addcmul(f, s, v_f)                  # J_t = f_t + s_t ⊙ v_f
+        dc = reverse_recurrence(jac, g_c)                   # c̄_t = g_t + J_{t+1} c̄_{t+1}
+        torch.mul(dc, s, out=d_pre_f)
+        torch.mul(dc, 1 - f, out=du)
+        d_hw = gh * (1 - r)                                 # ∂L/∂(highway input)
+        dx = None
+        if wide:
+            dU[..., 3 * H:] = d_hw
+        elif ctx.needs_input_grad[1]:
+            dx = ctx.alpha * d_hw
+        d_bias = dU[..., H:3 * H].sum(dim=(0, 1))
+        dc0 = jac[0] * dc[0]
+        dv = None
+        if v is not None:
+            dc0 += d_pre_r[0] * v_r
+            dv = torch.cat([(d_pre_f * c_prev).sum(dim=(0, 1)), (d_pre_r * c_prev).sum(dim=(0, 1))])
+        return dU, dx, d_bias, dv, dc0, None
 
 
 class SRU(nn.Module):
@@ -44,6 +144,9 @@ class SRU(nn.Module):
         version: ``"2018"`` (with ``v ⊙ c_{t-1}`` in the gates) or ``"2017"`` (without).
         rescale: use the scaling ``α`` in the highway term (else ``α = 1``).
         highway_bias: initial value of ``b_r``.
+        recurrence: how the loop over time runs: ``"bptt"`` (a loop with a hand-written
+            backward, the default), ``"autograd"`` (the readable loop through autograd), or
+            ``"scan"`` (the doubling scan; the 2017 form only, whose recurrence is linear).
 
     Shapes: input ``(L, N, d)`` or unbatched ``(L, d)``; ``c0`` and ``c_n``
     ``(num_layers, N, H)``; output ``(L, N, H)``, the last layer's ``h_t``.
@@ -54,7 +157,7 @@ class SRU(nn.Module):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, batch_first: bool = False,
                  version: str = "2018", rescale: bool = True, highway_bias: float = 0.0,
-                 device=None, dtype=None) -> None:
+                 recurrence: str = "bptt", device=None, dtype=None) -> None:
         super().__init__()
         self.input_size = check_int("input_size", input_size, minimum=1)
         self.hidden_size = check_int("hidden_size", hidden_size, minimum=1)
@@ -62,6 +165,10 @@ class SRU(nn.Module):
         self.batch_first = check_bool("batch_first", batch_first)
         self.version = check_choice("version", version, _VERSIONS)
         self.rescale = check_bool("rescale", rescale)
+        self.recurrence = check_choice("recurrence", recurrence, RECURRENCES)
+        if recurrence == "scan" and version != "2017":
+            raise ValueError("recurrence='scan' needs a linear recurrence, version='2017'; "
+                             f"got version={version!r} (its gates read c_(t-1))")
         if isinstance(highway_bias, bool) or not isinstance(highway_bias, (int, float)):
             raise TypeError(f"highway_bias must be a real number, got {highway_bias!r}")
         self.highway_bias = float(highway_bias)
@@ -95,22 +202,27 @@ class SRU(nn.Module):
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, version={self.version!r}"
         s += f", alpha={self.alpha:.4f}"
+        if self.recurrence != "bptt":
+            s += f", recurrence={self.recurrence!r}"
         return s + (", batch_first=True" if self.batch_first else "")
 
     def _layer(self, x: Tensor, c: Tensor, layer: int) -> tuple[Tensor, Tensor]:
         H = self.hidden_size
         weight, bias = getattr(self, f"weight_l{layer}"), getattr(self, f"bias_l{layer}")
+        v = getattr(self, f"weight_c_l{layer}", None)
         U = x @ weight.T                       # W x_t, W_f x_t, W_r x_t (, W_p x_t) for all t at once
+        if self.recurrence == "bptt" and not any(fwAD.unpack_dual(t).tangent is not None for t in (U, x, bias, v, c)):
+            return SRULayerBPTT.apply(U, x, bias, v, c, self.alpha)
         u, uf, ur = U[..., :H], U[..., H:2 * H] + bias[:H], U[..., 2 * H:3 * H] + bias[H:]
         # the highway input: α x_t, or W_p x_t when the sizes differ
         x_hw = U[..., 3 * H:] if weight.shape[0] == 4 * H else self.alpha * x
         if self.version == "2017":
             f, r = torch.sigmoid(uf), torch.sigmoid(ur)
-            # c_t = f_t ⊙ c_{t-1} + (1 − f_t) ⊙ (W x_t): a linear recurrence, scanned
-            cs = linear_scan(f, (1 - f) * u, c)
+            # c_t = f_t ⊙ c_{t-1} + (1 − f_t) ⊙ (W x_t): a linear recurrence (scan or loop)
+            cs = linear_recurrence(f, (1 - f) * u, c, self.recurrence)
             # h_t = r_t ⊙ c_t + (1 − r_t) ⊙ α x_t
             return r * cs + (1 - r) * x_hw, cs[-1]
-        v_f, v_r = getattr(self, f"weight_c_l{layer}").split(H)
+        v_f, v_r = v.split(H)
         hs = []
         for u_t, uf_t, ur_t, xh_t in zip(u.unbind(0), uf.unbind(0), ur.unbind(0), x_hw.unbind(0), strict=True):
             # f_t = σ(W_f x_t + v_f ⊙ c_{t-1} + b_f), r_t = σ(W_r x_t + v_r ⊙ c_{t-1} + b_r)
