@@ -165,14 +165,16 @@ def linear_recurrence_loop(a: Tensor, b: Tensor, h0: Tensor | None = None) -> Te
     return torch.stack(out)
 
 
-def reverse_recurrence(a: Tensor, g: Tensor) -> Tensor:
+def reverse_recurrence(a: Tensor, g: Tensor, out: Tensor | None = None) -> Tensor:
     r"""The adjoint loop: ``d_{T} = g_{T}``, ``d_t = g_t + a_{t+1} * d_{t+1}`` (0-based over
     dimension 0, so ``a[0]`` is not used). No autograd; one ``addcmul`` per step into one
-    preallocated tensor. Used by the hand-written backwards of this module and of
-    :mod:`rnnbook.sru`."""
-    d = torch.empty_like(g)
+    tensor: ``out`` if given (it may be ``g`` itself: each ``g_t`` is read before ``d_t``
+    overwrites it), else a new one. Used by the hand-written backwards of this module, of
+    :mod:`rnnbook.sru` and of :mod:`rnnbook.qrnn`."""
+    d = torch.empty_like(g) if out is None else out
     ds, gs, as_ = d.unbind(0), g.unbind(0), a.unbind(0)
-    ds[-1].copy_(gs[-1])
+    if out is not g:
+        ds[-1].copy_(gs[-1])
     for t in range(len(ds) - 2, -1, -1):
         # d_t = g_t + a_{t+1} ⊙ d_{t+1}
         torch.addcmul(gs[t], as_[t + 1], ds[t + 1], out=ds[t])
@@ -199,9 +201,11 @@ class LinearRecurrenceBPTT(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, g: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         a, h, h0 = ctx.saved_tensors
-        d = reverse_recurrence(a, g)                       # h̄_t, the total ∂L/∂h_t
-        h_prev = torch.cat([h0.unsqueeze(0), h[:-1]])     # h_0 ... h_{T-1}
-        return d * h_prev, d, a[0] * d[0]                  # ∂L/∂a, ∂L/∂b, ∂L/∂h_0
+        d = reverse_recurrence(a, g)                       # h̄_t, the total ∂L/∂h_t = ∂L/∂b_t
+        da = torch.empty_like(d)                           # ∂L/∂a_t = h̄_t ⊙ h_{t-1}
+        torch.mul(d[1:], h[:-1], out=da[1:])
+        torch.mul(d[0], h0, out=da[0])
+        return da, d, a[0] * d[0]                          # ..., ∂L/∂h_0 = a_1 ⊙ h̄_1
 
 
 def linear_recurrence_bptt(a: Tensor, b: Tensor, h0: Tensor | None = None) -> Tensor:

@@ -39,16 +39,20 @@ import math
 
 import torch
 from torch import Tensor, nn
-from torch.autograd import forward_ad as fwAD
 from torch.autograd.function import once_differentiable
 
 from ._sequence import initial_state, restore_layout, sequence_input
 from ._validate import check_bool, check_choice, check_int
+from ._recurrent import _has_tangent
+from .layer_bptt import project_inputs
 from .scan import RECURRENCES, linear_recurrence, reverse_recurrence
 
 __all__ = ["SRU", "SRULayerBPTT"]
 
 _VERSIONS = ("2018", "2017")
+# grad ⊙ y (1 − y) from the output y of σ, in one pass, into a given tensor (the out= form of
+# the op torch's own autograd uses)
+_sigmoid_backward = torch.ops.aten.sigmoid_backward.grad_input
 
 
 class SRULayerBPTT(torch.autograd.Function):
@@ -70,11 +74,12 @@ class SRULayerBPTT(torch.autograd.Function):
     @staticmethod
     def forward(ctx, U: Tensor, x: Tensor, bias: Tensor, v: Tensor | None, c0: Tensor,
                 alpha: float) -> tuple[Tensor, Tensor]:
+        # Every (T, N, H) temporary costs a fresh allocation at each pass, so the steps below
+        # write into the few tensors they need (see the performance appendix).
         H = c0.shape[-1]
         u = U[..., :H]                                      # W x_t
         gates = U[..., H:3 * H] + bias                      # W_f x_t + b_f, W_r x_t + b_r; then f_t, r_t
         f, r = gates[..., :H], gates[..., H:]
-        x_hw = U[..., 3 * H:] if U.shape[-1] == 4 * H else alpha * x
         c = torch.empty_like(u, memory_format=torch.contiguous_format)
         prev = c0
         if v is None:
@@ -88,9 +93,16 @@ class SRULayerBPTT(torch.autograd.Function):
                 f_t.addcmul_(v_f, prev).sigmoid_()          # f_t = σ(W_f x_t + b_f + v_f ⊙ c_{t-1})
                 torch.lerp(u_t, prev, f_t, out=c_t)         # c_t = u_t + f_t ⊙ (c_{t-1} − u_t)
                 prev = c_t
-            c_prev = torch.cat([c0.unsqueeze(0), c[:-1]])
-            r.addcmul_(v_r, c_prev).sigmoid_()              # r_t = σ(W_r x_t + b_r + v_r ⊙ c_{t-1}), all t
-        h = torch.lerp(x_hw, c, r)                          # h_t = r_t ⊙ c_t + (1 − r_t) ⊙ α x_t
+            # r_t = σ(W_r x_t + b_r + v_r ⊙ c_{t-1}), all t
+            r[0].addcmul_(v_r, c0)
+            r[1:].addcmul_(v_r, c[:-1])
+            r.sigmoid_()
+        # h_t = r_t ⊙ c_t + (1 − r_t) ⊙ x_hw = x_hw + r_t ⊙ (c_t − x_hw), x_hw = α x_t or W_p x_t
+        if U.shape[-1] == 4 * H:
+            x_hw = U[..., 3 * H:]
+            h = torch.sub(c, x_hw).mul_(r).add_(x_hw)
+        else:
+            h = torch.add(c, x, alpha=-alpha).mul_(r).add_(x, alpha=alpha)
         ctx.save_for_backward(U, x, gates, c, c0, v)
         ctx.alpha = alpha
         return h, c[-1].clone()
@@ -99,40 +111,52 @@ class SRULayerBPTT(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, gh: Tensor, gcn: Tensor):
         U, x, gates, c, c0, v = ctx.saved_tensors
-        H = c0.shape[-1]
+        H, alpha = c0.shape[-1], ctx.alpha
         wide = U.shape[-1] == 4 * H
         u, f, r = U[..., :H], gates[..., :H], gates[..., H:]
-        x_hw = U[..., 3 * H:] if wide else ctx.alpha * x
-        c_prev = torch.cat([c0.unsqueeze(0), c[:-1]])       # c_0 ... c_{T-1}
         dU = torch.empty_like(U, memory_format=torch.contiguous_format)
         du, d_pre_f, d_pre_r = dU[..., :H], dU[..., H:2 * H], dU[..., 2 * H:3 * H]
-        # h_t = x_hw + r_t (c_t − x_hw): ∂L/∂(r_t's pre-activation) = g ⊙ (c_t − x_hw) ⊙ r_t (1 − r_t)
-        torch.mul(gh * (c - x_hw), r * (1 - r), out=d_pre_r)
+        # ∂L/∂(r_t's pre-activation) = g_t ⊙ (c_t − x_hw) ⊙ r_t (1 − r_t)
+        if wide:
+            torch.sub(c, U[..., 3 * H:], out=d_pre_r)
+        else:
+            torch.add(c, x, alpha=-alpha, out=d_pre_r)
+        _sigmoid_backward(d_pre_r.mul_(gh), r, grad_input=d_pre_r)
         g_c = gh * r                                        # ∂L/∂c_t from h_t ...
         g_c[-1] += gcn                                      # ... from c_T ...
-        s = (c_prev - u) * f * (1 - f)                      # ∂c_t / ∂(f_t's pre-activation)
+        # s_t = (c_{t-1} − u_t) ⊙ f_t (1 − f_t) = ∂c_t / ∂(f_t's pre-activation), held in d_pre_f
+        torch.sub(c[:-1], u[1:], out=d_pre_f[1:])
+        torch.sub(c0, u[0], out=d_pre_f[0])
+        s = _sigmoid_backward(d_pre_f, f, grad_input=d_pre_f)
         if v is None:
             jac = f                                         # ∂c_t / ∂c_{t-1}
         else:
             v_f, v_r = v[:H], v[H:]
             g_c[:-1].addcmul_(d_pre_r[1:], v_r)             # ... and from r_{t+1}, through v_r
-            jac = torch.addcmul(f, s, v_f)                  # J_t = f_t + s_t ⊙ v_f
-        dc = reverse_recurrence(jac, g_c)                   # c̄_t = g_t + J_{t+1} c̄_{t+1}
-        torch.mul(dc, s, out=d_pre_f)
-        torch.mul(dc, 1 - f, out=du)
-        d_hw = gh * (1 - r)                                 # ∂L/∂(highway input)
+            jac = torch.addcmul(f, s, v_f, out=du)          # J_t = f_t + s_t ⊙ v_f (du's slot, for now)
+        dc = reverse_recurrence(jac, g_c, out=g_c)          # c̄_t = g_t + J_{t+1} c̄_{t+1}, in place
+        dc0 = jac[0] * dc[0]                                # ∂L/∂c_0 = J_1 ⊙ c̄_1 (+ the r_1 path)
+        d_pre_f.mul_(dc)                                    # ∂L/∂(f_t's pre-activation) = c̄_t ⊙ s_t
+        torch.addcmul(dc, dc, f, value=-1, out=du)          # ∂L/∂u_t = c̄_t ⊙ (1 − f_t)
         dx = None
-        if wide:
-            dU[..., 3 * H:] = d_hw
-        elif ctx.needs_input_grad[1]:
-            dx = ctx.alpha * d_hw
+        if wide:                                            # ∂L/∂(W_p x_t) = g_t ⊙ (1 − r_t)
+            torch.addcmul(gh, gh, r, value=-1, out=dU[..., 3 * H:])
+        elif ctx.needs_input_grad[1]:                       # ∂L/∂x_t (highway) = α g_t ⊙ (1 − r_t)
+            dx = torch.addcmul(gh, gh, r, value=-1).mul_(alpha)
         d_bias = dU[..., H:3 * H].sum(dim=(0, 1))
-        dc0 = jac[0] * dc[0]
         dv = None
         if v is not None:
             dc0 += d_pre_r[0] * v_r
-            dv = torch.cat([(d_pre_f * c_prev).sum(dim=(0, 1)), (d_pre_r * c_prev).sum(dim=(0, 1))])
+            # ∂L/∂v = Σ_t (∂L/∂pre_t) ⊙ c_{t-1}, for f and r (dc's buffer is free again)
+            dv = torch.cat([_times_previous(d, c, c0, dc).sum(dim=(0, 1)) for d in (d_pre_f, d_pre_r)])
         return dU, dx, d_bias, dv, dc0, None
+
+
+def _times_previous(d: Tensor, c: Tensor, c0: Tensor, out: Tensor) -> Tensor:
+    """``d_t ⊙ c_{t-1}`` for all t (``c_0`` first), written into ``out``."""
+    torch.mul(d[1:], c[:-1], out=out[1:])
+    torch.mul(d[0], c0, out=out[0])
+    return out
 
 
 class SRU(nn.Module):
@@ -210,9 +234,10 @@ class SRU(nn.Module):
         H = self.hidden_size
         weight, bias = getattr(self, f"weight_l{layer}"), getattr(self, f"bias_l{layer}")
         v = getattr(self, f"weight_c_l{layer}", None)
-        U = x @ weight.T                       # W x_t, W_f x_t, W_r x_t (, W_p x_t) for all t at once
-        if self.recurrence == "bptt" and not any(fwAD.unpack_dual(t).tangent is not None for t in (U, x, bias, v, c)):
+        if self.recurrence == "bptt" and not _has_tangent(x, weight, bias, v, c):
+            U = project_inputs(x, weight, None)  # as below, the product through oneDNN in float32 on a CPU
             return SRULayerBPTT.apply(U, x, bias, v, c, self.alpha)
+        U = x @ weight.T                       # W x_t, W_f x_t, W_r x_t (, W_p x_t) for all t at once
         u, uf, ur = U[..., :H], U[..., H:2 * H] + bias[:H], U[..., 2 * H:3 * H] + bias[H:]
         # the highway input: α x_t, or W_p x_t when the sizes differ
         x_hw = U[..., 3 * H:] if weight.shape[0] == 4 * H else self.alpha * x
