@@ -70,3 +70,35 @@ def test_appendix_statements_hold_for_the_committed_results():
         for kind in ["RNN", "GRU"]:
             # "about as fast or faster" than torch.nn.RNN / GRU: between about 0.6 and 1.3 times
             assert 0.55 <= rows[(f"rnnbook.{kind} (bptt)", *size)]["time_ratio"] <= 1.35, (kind, size)
+
+
+def test_appendix_statements_on_sru_and_qrnn():
+    """book/appendix_performance.md, "For the SRU and the QRNN", statement by statement."""
+    _, rows = _committed()
+    shape = (16, 128, 128)
+    lstm = {T: rows[("torch.nn.LSTM", T, *shape)] for T in (256, 1024, 4096)}
+    for name, reference in (("SRU", "autograd"), ("QRNN", "scan")):
+        fast = {T: rows[(f"rnnbook.{name} (bptt)", T, *shape)] for T in lstm}
+        slow = {T: rows[(f"rnnbook.{name} ({reference})", T, *shape)] for T in lstm}
+        for T in (256, 1024):
+            assert fast[T]["time_ratio"] < 1.0, (name, T)            # faster than torch.nn.LSTM
+        for T in lstm:
+            assert fast[T]["ms"] < slow[T]["ms"], (name, T)          # faster than the reference
+            assert fast[T]["memory_ratio"] < 0.5, (name, T)          # under half the LSTM's memory
+        assert slow[1024]["ms"] >= 2 * fast[1024]["ms"], name         # at least twice at T = 1024
+    assert 0.75 <= rows[("rnnbook.QRNN (bptt)", 4096, *shape)]["time_ratio"] <= 1.25
+    assert rows[("rnnbook.SRU (bptt)", 4096, *shape)]["time_ratio"] < 1.0
+    scan = [rows[("rnnbook.QRNN (scan)", T, *shape)]["memory_ratio"] for T in (256, 1024, 4096)]
+    assert 1.0 < scan[0] < scan[1] < scan[2]                            # more than the LSTM, growing
+
+
+def test_multiply_adds_per_step_of_the_compared_layers():
+    """The appendix's count of the weights' multiply-adds per step (d = H = 128)."""
+    import torch
+
+    import rnnbook
+    d = H = 128
+    weights = lambda m: sum(p.numel() for n, p in m.named_parameters() if "weight" in n and p.dim() > 1)  # noqa: E731
+    assert weights(torch.nn.LSTM(d, H)) == 4 * H * (d + H)
+    assert weights(rnnbook.SRU(d, H)) == 3 * H * d
+    assert weights(rnnbook.QRNN(d, H, window=2, pooling="fo")) == 3 * H * 2 * d
