@@ -29,6 +29,9 @@ def test_quick_benchmark_writes_its_table(tmp_path, capsys):
     assert {"rnnbook.SRU (bptt)", "rnnbook.SRU (autograd)", "rnnbook.QRNN (bptt)", "rnnbook.QRNN (scan)"} <= impls
     for r in data["rows"]:
         assert r["ms"] > 0 and r["saved_mb"] > 0 and r["time_ratio"] > 0
+    peaks = [r["peak_mb"] for r in data["rows"] if r["layer"] == "LSTM" and r["group"] == "gated"]
+    if pathlib.Path("/proc/self/clear_refs").exists():   # Linux: measured in a fresh process per row
+        assert len(peaks) == 3 and all(p is not None and p >= 0 for p in peaks)
     table = (tmp_path / "bench.md").read_text()
     assert "| rnnbook.LSTM (bptt) |" in table and "torch.set_num_threads(1)" in table
 
@@ -40,6 +43,7 @@ def test_committed_results_file_is_complete():
     sizes = {(r["T"], r["B"], r["input"], r["hidden"]) for r in data["rows"] if r["group"] == "gated"}
     assert sizes == {(100, 32, 64, 128), (100, 32, 256, 256), (500, 16, 32, 64)}
     assert {r["T"] for r in data["rows"] if r["group"] == "scan"} == {256, 1024, 4096}
+    assert all(r["peak_mb"] is not None and r["peak_mb"] > 0 for r in data["rows"])
     assert (ROOT / "book" / "_static" / "benchmark.md").is_file()
 
 
@@ -90,6 +94,10 @@ def test_appendix_statements_on_sru_and_qrnn():
     assert rows[("rnnbook.SRU (bptt)", 4096, *shape)]["time_ratio"] < 1.0
     scan = [rows[("rnnbook.QRNN (scan)", T, *shape)]["memory_ratio"] for T in (256, 1024, 4096)]
     assert 1.0 < scan[0] < scan[1] < scan[2]                            # more than the LSTM, growing
+    # in (T, B, H) float32 tensors, the scan keeps two more per doubling of T (two per round)
+    units = {T: rows[("rnnbook.QRNN (scan)", T, *shape)]["saved_mb"] * 2**20 / (T * 16 * 128 * 4)
+             for T in (256, 1024, 4096)}
+    assert abs(units[1024] - units[256] - 4) < 0.01 and abs(units[4096] - units[1024] - 4) < 0.01
 
 
 def test_multiply_adds_per_step_of_the_compared_layers():

@@ -728,3 +728,80 @@ def test_float32_hand_written_paths_round_like_autograd(layer):
     x = torch.randn(30, 4, 8) * 3
     for a, b in zip(fast(x), slow(x), strict=True):
         assert (a - b).abs().max() < 3e-7 * max(1.0, b.abs().max().item())
+
+
+# ---------------------------------------------------------------- review: limits of the hand-written paths
+HAND_WRITTEN = [
+    ("SRU", {}), ("SRU", {"version": "2017"}), ("QRNN", {"pooling": "f"}), ("QRNN", {"pooling": "fo"}),
+    ("QRNN", {"pooling": "ifo"}), ("MinGRU", {}), ("MinLSTM", {}),
+]
+
+
+@pytest.mark.parametrize("layer,kwargs", HAND_WRITTEN)
+def test_second_derivatives_fail_loudly_on_the_hand_written_path(layer, kwargs):
+    """A Hessian through a first-order backward must raise, not come out as zeros."""
+    torch.manual_seed(0)
+    m = getattr(rnnbook, layer)(2, 3, dtype=F64, **kwargs)
+    x = rand(4, 1, 2)
+    with pytest.raises(RuntimeError, match="first derivatives only.*recurrence='autograd'"):
+        torch.autograd.functional.hessian(lambda x: m(x)[0].pow(2).sum(), x)
+    m.recurrence = "autograd"                      # the readable path has every derivative
+    hess = torch.autograd.functional.hessian(lambda x: m(x)[0].pow(2).sum(), x)
+    assert hess.abs().max() > 0
+
+
+def test_second_derivatives_fail_loudly_for_the_gated_layers_too():
+    m = rnnbook.LSTM(2, 3, dtype=F64)
+    x = rand(4, 1, 2)
+    with pytest.raises(RuntimeError, match="first derivatives only.*backward='autograd'"):
+        torch.autograd.functional.hessian(lambda x: m(x)[0].pow(2).sum(), x)
+
+
+@pytest.mark.parametrize("layer,kwargs", HAND_WRITTEN)
+def test_in_place_ops_on_the_output_do_not_break_backward(layer, kwargs):
+    torch.manual_seed(0)
+    m = getattr(rnnbook, layer)(2, 3, dtype=F64, **kwargs)
+    x = rand(5, 2, 2).requires_grad_()
+    out, _ = m(x)
+    torch.relu_(out)
+    out.sum().backward()
+    assert x.grad is not None
+
+
+@pytest.mark.parametrize("layer,kwargs", HAND_WRITTEN)
+def test_forward_mode_ad_with_a_dual_parameter(layer, kwargs):
+    """A tangent on any parameter (not only on the input) takes the autograd path."""
+    import torch.autograd.forward_ad as fwAD
+    torch.manual_seed(0)
+    m = getattr(rnnbook, layer)(2, 3, dtype=F64, **kwargs)
+    x = rand(5, 2, 2)
+    for name, p in m.named_parameters():
+        tangent = rand(*p.shape)
+        with fwAD.dual_level():
+            params = dict(m.named_parameters())
+            params[name] = fwAD.make_dual(p.detach(), tangent)
+            got = fwAD.unpack_dual(torch.func.functional_call(m, params, (x,))[0]).tangent
+        eps = 1e-6
+        with torch.no_grad():
+            plus = torch.func.functional_call(m, {**dict(m.named_parameters()), name: p + eps * tangent}, (x,))[0]
+            minus = torch.func.functional_call(m, {**dict(m.named_parameters()), name: p - eps * tangent}, (x,))[0]
+        assert got is not None and (got - (plus - minus) / (2 * eps)).abs().max() <= 1e-7, name
+
+
+def test_sru_2017_default_path_is_counted():
+    from rnnbook.scan import count_ops
+    for recurrence in ("bptt", "autograd"):
+        with count_ops() as ops:
+            rnnbook.SRU(2, 3, num_layers=2, version="2017", recurrence=recurrence)(rand(16, 1, 2).float())
+        assert (ops.loops, ops.steps) == (2, 32), recurrence
+
+
+def test_recurrence_is_checked_when_set_after_construction():
+    sru = rnnbook.SRU(2, 2)
+    with pytest.raises(ValueError, match="version='2017'"):
+        sru.recurrence = "scan"
+    for m in (rnnbook.QRNN(2, 2), rnnbook.MinGRU(2, 2), sru):
+        with pytest.raises(ValueError, match="recurrence must be one of"):
+            m.recurrence = "parallel"
+        m.recurrence = "autograd"
+        assert m.recurrence == "autograd"

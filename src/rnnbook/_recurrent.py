@@ -26,7 +26,10 @@ inside it.
 The layers with a hand-written backward (``backward="bptt"``, the default: RNN, GRU in
 either form, LSTM; not the peephole LSTM) run the loop inside a ``torch.autograd.Function`` of
 :mod:`rnnbook.layer_bptt` (``_bptt``); ``backward="autograd"`` runs the readable per-step loop
-below and lets autograd record it.
+below and lets autograd record it. The hand-written backward gives first derivatives only:
+a backward pass with ``create_graph=True`` (Hessians, ``torch.autograd.functional.jvp``,
+gradient penalties) raises a RuntimeError that names ``backward="autograd"``
+(``rnnbook._autograd``); under forward-mode AD the layers take the autograd path by themselves.
 """
 
 from __future__ import annotations

@@ -56,7 +56,9 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor
-from torch.autograd.function import once_differentiable
+
+from ._autograd import first_order_only
+
 
 __all__ = ["elman_bptt", "gru_bptt", "lstm_bptt", "project_inputs", "InputProjection", "ElmanBPTT", "GRUBPTT", "ChoGRUBPTT", "LSTMBPTT",
            "BACKWARDS"]
@@ -121,7 +123,7 @@ class InputProjection(torch.autograd.Function):
         return _linear(x.reshape(L * N, -1), weight_ih.contiguous(), bias_ih).view(L, N, -1)
 
     @staticmethod
-    @once_differentiable
+    @first_order_only
     def backward(ctx, grad):
         x, weight_ih = ctx.saved_tensors
         L, N, _ = ctx.shape
@@ -212,7 +214,7 @@ class ElmanBPTT(torch.autograd.Function):
         return out
 
     @staticmethod
-    @once_differentiable
+    @first_order_only
     def backward(ctx, grad_out):
         h0, weight_hh, out = ctx.saved_tensors
         # act'(a_t) from the saved h_t: 1 − h_t² for tanh, [h_t > 0] for relu
@@ -277,7 +279,7 @@ class GRUBPTT(torch.autograd.Function):
         return out
 
     @staticmethod
-    @once_differentiable
+    @first_order_only
     def backward(ctx, grad_out, *_):
         h0, weight_hh, out, coef, bn, z = ctx.saved_tensors
         L, N, H = out.shape
@@ -379,7 +381,7 @@ class LSTMBPTT(torch.autograd.Function):
         return out, c_n
 
     @staticmethod
-    @once_differentiable
+    @first_order_only
     def backward(ctx, grad_out, grad_c_n):
         h0, weight_hh, weight_hr, out, m, coef, f, dtanh = ctx.saved_tensors
         L, N, H4 = coef.shape
@@ -464,7 +466,7 @@ class ChoGRUBPTT(torch.autograd.Function):
         return out
 
     @staticmethod
-    @once_differentiable
+    @first_order_only
     def backward(ctx, grad_out, *_):
         h0, weight_hh, out, act, u = ctx.saved_tensors
         L, N, H = out.shape

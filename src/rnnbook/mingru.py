@@ -11,7 +11,8 @@ Take the hidden state out of the gates and what is left is a linear recurrence::
 so all steps come from :func:`rnnbook.scan.linear_recurrence`: ``recurrence="bptt"`` (the
 default: a loop with a hand-written backward), ``"scan"`` (the doubling scan
 :func:`rnnbook.scan.linear_scan`) or ``"autograd"`` (a loop through autograd); the three
-agree to rounding. The paper's log-space
+agree to rounding. The hand-written backward of ``"bptt"`` gives first derivatives only
+(for second derivatives use ``"autograd"``). The paper's log-space
 scan also replaces ``h̃`` by a positive ``g(h̃)`` so that logarithms exist; the doubling
 scan used here needs no logarithm, so ``h̃`` is kept as is.
 """
@@ -25,14 +26,15 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ._sequence import initial_state, restore_layout, sequence_input
-from ._validate import check_bool, check_choice, check_int
-from .scan import RECURRENCES, linear_recurrence
+from ._validate import check_bool, check_int
+from .scan import _RecurrenceAttribute, linear_recurrence
 
 __all__ = ["MinGRU", "MinLSTM"]
 
 
 class _MinBase(nn.Module):
     _num_gates = 2
+    recurrence = _RecurrenceAttribute()
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, batch_first: bool = False,
                  recurrence: str = "bptt", device=None, dtype=None) -> None:
@@ -40,7 +42,7 @@ class _MinBase(nn.Module):
         self.input_size = check_int("input_size", input_size, minimum=1)
         self.hidden_size = check_int("hidden_size", hidden_size, minimum=1)
         self.batch_first = check_bool("batch_first", batch_first)
-        self.recurrence = check_choice("recurrence", recurrence, RECURRENCES)
+        self.recurrence = recurrence
         factory = {"device": device, "dtype": dtype}
         self.weight_ih = nn.Parameter(torch.empty(self._num_gates * hidden_size, input_size, **factory))
         if check_bool("bias", bias):

@@ -14,10 +14,17 @@ where ``(W * X)_t = sum_{j=0}^{k-1} W[..., j] x_{t-k+1+j}`` (``W[..., k-1]`` mee
 
 Gate convention: the paper's, ``f_t`` multiplies the *previous* state (a forget gate).
 The Salesforce code (pytorch-qrnn) flips it (its ``f`` multiplies ``z``). Each pooling
-is a linear recurrence in ``c``, computed by :func:`rnnbook.scan.linear_recurrence`:
-``recurrence="bptt"`` (default) runs it as a loop with the hand-written backward of
-:func:`rnnbook.scan.linear_recurrence_bptt`, ``"scan"`` by the doubling scan
-:func:`rnnbook.scan.linear_scan`, ``"autograd"`` as a loop through autograd.
+is a linear recurrence in ``c``. ``recurrence="bptt"`` (the default) runs the activations
+and the pooling of each layer in one ``torch.autograd.Function``,
+:class:`QRNNPoolingBPTT`, a loop with a hand-written backward (first derivatives only;
+see ``rnnbook._autograd``); ``"scan"`` computes the pooling by the doubling scan
+:func:`rnnbook.scan.linear_scan` and ``"autograd"`` by the loop
+:func:`rnnbook.scan.linear_recurrence_loop`, both differentiated by autograd.
+
+The convolution is one matrix product of the ``k`` inputs each step sees, laid side by
+side, with ``W`` laid out to match; that product keeps those ``k`` copies of the input
+(``k d`` numbers per step) for its backward pass, where a convolution routine would keep
+one.
 """
 
 from __future__ import annotations
@@ -27,13 +34,14 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.autograd.function import once_differentiable
 
+from ._autograd import first_order_only
+from ._recurrent import _has_tangent
 from ._sequence import initial_state, restore_layout, sequence_input
 from ._validate import check_bool, check_choice, check_int
-from ._recurrent import _has_tangent
 from .layer_bptt import project_inputs
-from .scan import RECURRENCES, _count, linear_recurrence, reverse_recurrence
+from .scan import _RecurrenceAttribute, _count, linear_recurrence, reverse_recurrence
+
 
 __all__ = ["QRNN", "QRNNPoolingBPTT"]
 
@@ -82,13 +90,15 @@ class QRNNPoolingBPTT(torch.autograd.Function):
         for f_t, c_t in zip(f.unbind(0), c.unbind(0), strict=True):
             c_t.addcmul_(f_t, prev)                         # c_t = f_t ⊙ c_{t-1} + inflow_t
             prev = c_t
-        h = c if pooling == "f" else gates[..., 2 * H:3 * H] * c   # h_t = o_t ⊙ c_t
+        # h_t = o_t ⊙ c_t; f-pooling returns a copy of c (saved below), so that an in-place
+        # operation on the output cannot corrupt the backward pass
+        h = c.clone() if pooling == "f" else gates[..., 2 * H:3 * H] * c
         ctx.save_for_backward(gates, c, c0)
         ctx.pooling = pooling
         return h, c[-1].clone()
 
     @staticmethod
-    @once_differentiable
+    @first_order_only
     def backward(ctx, gh: Tensor, gcn: Tensor) -> tuple[Tensor, Tensor, None]:
         gates, c, c0 = ctx.saved_tensors
         H, pooling = c0.shape[-1], ctx.pooling
@@ -152,7 +162,7 @@ class QRNN(nn.Module):
         self.pooling = check_choice("pooling", pooling, tuple(_GATES))
         self.bias = check_bool("bias", bias)
         self.batch_first = check_bool("batch_first", batch_first)
-        self.recurrence = check_choice("recurrence", recurrence, RECURRENCES)
+        self.recurrence = recurrence
         factory = {"device": device, "dtype": dtype}
         g = len(_GATES[pooling])
         for layer in range(num_layers):
@@ -161,6 +171,8 @@ class QRNN(nn.Module):
             if bias:
                 setattr(self, f"bias_l{layer}", nn.Parameter(torch.empty(g * hidden_size, **factory)))
         self.reset_parameters()
+
+    recurrence = _RecurrenceAttribute()
 
     def reset_parameters(self) -> None:
         """U(±1/sqrt(d k)), as ``torch.nn.Conv1d``'s bias (d k inputs feed each gate)."""
@@ -191,7 +203,7 @@ class QRNN(nn.Module):
         windows = padded if k == 1 else torch.cat([padded[j:j + x.shape[0]] for j in range(k)], dim=-1)
         # W * X as one matrix product: W (g H, d, k) laid out as (g H, k d) to match
         w2d = weight.transpose(1, 2).reshape(weight.shape[0], -1)
-        if self.recurrence == "bptt" and not _has_tangent(windows, w2d):
+        if self.recurrence == "bptt" and not _has_tangent(windows, w2d, bias):
             return project_inputs(windows, w2d, bias)   # the same product; oneDNN in float32 on a CPU
         return F.linear(windows, w2d, bias)
 

@@ -38,7 +38,9 @@ Three ways to compute the same ``h``, selected by the layers' ``recurrence`` arg
 
   (``g_t = ∂L/∂h_t`` from outside the recurrence, ``h̄_t`` the total gradient), so each
   direction is one fused multiply-add per step and only ``a``, ``h`` and ``h_0`` are kept.
-  The fastest on a CPU at the widths of the book's benchmarks (``benchmarks/``).
+  On a CPU it beats the scan except for very narrow states (chapter 7 of the book,
+  "Linear recurrences in parallel", measures both). First derivatives only
+  (``rnnbook._autograd``).
 * ``"scan"``, :func:`linear_scan`: ``ceil(log2 T)`` rounds, differentiated by autograd.
 * ``"autograd"``, :func:`linear_recurrence_loop`: the loop, differentiated by autograd
   (the readable reference).
@@ -52,14 +54,14 @@ from dataclasses import dataclass
 
 import torch
 from torch import Tensor
-
 from torch.autograd import forward_ad as fwAD
-from torch.autograd.function import once_differentiable
 
+from ._autograd import first_order_only
 from ._validate import check_choice, check_tensor
 
+
 __all__ = ["linear_scan", "linear_recurrence_loop", "linear_recurrence_bptt", "linear_recurrence",
-           "reverse_recurrence", "RECURRENCES", "OpCount", "count_ops"]
+           "reverse_recurrence", "LinearRecurrenceBPTT", "RECURRENCES", "OpCount", "count_ops"]
 
 #: The values of the ``recurrence`` argument of the layers built on a linear recurrence
 #: (``rnnbook.SRU`` with ``version="2017"``, ``rnnbook.QRNN``, ``rnnbook.MinGRU``, ``rnnbook.MinLSTM``).
@@ -68,8 +70,10 @@ RECURRENCES = ("bptt", "scan", "autograd")
 
 @dataclass
 class OpCount:
-    """What :func:`linear_scan` and :func:`linear_recurrence_loop` did inside a
-    :func:`count_ops` block, counted by the functions themselves as they run.
+    """What :func:`linear_scan`, :func:`linear_recurrence_loop` and the loops of
+    :func:`linear_recurrence_bptt` (and of the QRNN's and the 2017 SRU's hand-written
+    Functions) did inside a :func:`count_ops` block, counted by the functions themselves
+    as they run.
 
     ``scans``/``loops``: calls of each; ``rounds``: the scan's sequential rounds, summed
     over its calls; ``steps``: the loop's sequential steps, summed; ``products``: the
@@ -96,8 +100,10 @@ def _count(**increments: int) -> None:
 @contextmanager
 def count_ops() -> Iterator[OpCount]:
     """``with count_ops() as ops: ...``: count the rounds, steps and products of every
-    :func:`linear_scan` and :func:`linear_recurrence_loop` run inside the block (also
-    those run by layers such as QRNN, the 2017 SRU or minGRU). Blocks may nest."""
+    :func:`linear_scan`, :func:`linear_recurrence_loop` and :func:`linear_recurrence_bptt`
+    run inside the block, and of the loops of the QRNN's and the 2017 SRU's hand-written
+    Functions: so every layer built on a linear recurrence (QRNN, 2017 SRU, minGRU,
+    minLSTM) is counted, on any path. Blocks may nest."""
     counter = OpCount()
     _COUNTERS.append(counter)
     try:
@@ -165,6 +171,25 @@ def linear_recurrence_loop(a: Tensor, b: Tensor, h0: Tensor | None = None) -> Te
     return torch.stack(out)
 
 
+class _RecurrenceAttribute:
+    """The ``recurrence`` attribute of the layers built on a linear recurrence: one of
+    :data:`RECURRENCES`, checked whenever it is set (in the constructor or later), and
+    also by the layer's ``_check_recurrence`` if it has one."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = "_" + name
+
+    def __get__(self, obj: object, owner: type | None = None):
+        return self if obj is None else getattr(obj, self.slot)
+
+    def __set__(self, obj: object, value: object) -> None:
+        value = check_choice("recurrence", value, RECURRENCES)
+        check = getattr(obj, "_check_recurrence", None)
+        if check is not None:
+            check(value)
+        setattr(obj, self.slot, value)
+
+
 def reverse_recurrence(a: Tensor, g: Tensor, out: Tensor | None = None) -> Tensor:
     r"""The adjoint loop: ``d_{T} = g_{T}``, ``d_t = g_t + a_{t+1} * d_{t+1}`` (0-based over
     dimension 0, so ``a[0]`` is not used). No autograd; one ``addcmul`` per step into one
@@ -195,10 +220,10 @@ class LinearRecurrenceBPTT(torch.autograd.Function):
             torch.addcmul(b_t, a_t, prev, out=h_t)
             prev = h_t
         ctx.save_for_backward(a, h, h0)
-        return h
+        return h.clone()  # a copy: an in-place operation on the output must not reach the saved h
 
     @staticmethod
-    @once_differentiable
+    @first_order_only
     def backward(ctx, g: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         a, h, h0 = ctx.saved_tensors
         d = reverse_recurrence(a, g)                       # h̄_t, the total ∂L/∂h_t = ∂L/∂b_t

@@ -8,9 +8,10 @@ For each layer, with ``x_t`` its input (``d`` features) and ``c_t`` its state (`
     h_t = r_t ⊙ c_t + (1 − r_t) ⊙ α x_t
 
 The 2017 form (``version="2017"``) has no ``v ⊙ c_{t-1}`` terms, so its gates depend on
-``x`` alone and ``c`` is a linear recurrence, computed by
-:func:`rnnbook.scan.linear_recurrence` (``recurrence`` picks the loop with a hand-written
-backward, the doubling scan, or the autograd loop).
+``x`` alone and ``c`` is a linear recurrence: with ``recurrence="scan"`` or
+``"autograd"`` it is computed by :func:`rnnbook.scan.linear_recurrence` (the doubling
+scan, or the loop through autograd); with ``"bptt"`` by :class:`SRULayerBPTT`, like the
+2018 form.
 Every matrix product depends on ``x`` only: ``W``, ``W_f``, ``W_r`` of all time steps are
 one product before the loop; what stays inside is element-wise.
 
@@ -24,7 +25,9 @@ with respect to ``f_t``'s pre-activation) and ``J_t = f_t + s_t ⊙ v_f``
 ``∂L/∂(W x_t) = c̄_t ⊙ (1 − f_t)``, ``∂L/∂(W_f x_t + b_f) = c̄_t ⊙ s_t``,
 ``∂L/∂v_f = Σ_t c̄_t ⊙ s_t ⊙ c_{t-1}`` and ``∂L/∂c_0 = J_1 ⊙ c̄_1`` (plus the path through
 ``r_1``). In the 2017 form ``v = 0``, so ``J_t = f_t``.
-``recurrence="autograd"`` runs the readable loop below through autograd.
+``recurrence="autograd"`` runs the readable loop below through autograd. The hand-written
+backward gives first derivatives only (``rnnbook._autograd``): for second derivatives use
+``recurrence="autograd"``.
 
 ``α = sqrt(1 + 2 exp(b_r^init))`` (``highway_bias`` is ``b_r``'s initial value), or 1
 with ``rescale=False``. When ``d != H`` a fourth matrix ``W_p`` replaces ``α x_t`` in the
@@ -39,13 +42,14 @@ import math
 
 import torch
 from torch import Tensor, nn
-from torch.autograd.function import once_differentiable
 
+from ._autograd import first_order_only
+from ._recurrent import _has_tangent
 from ._sequence import initial_state, restore_layout, sequence_input
 from ._validate import check_bool, check_choice, check_int
-from ._recurrent import _has_tangent
 from .layer_bptt import project_inputs
-from .scan import RECURRENCES, linear_recurrence, reverse_recurrence
+from .scan import _RecurrenceAttribute, _count, linear_recurrence, reverse_recurrence
+
 
 __all__ = ["SRU", "SRULayerBPTT"]
 
@@ -83,6 +87,7 @@ class SRULayerBPTT(torch.autograd.Function):
         c = torch.empty_like(u, memory_format=torch.contiguous_format)
         prev = c0
         if v is None:
+            _count(loops=1, steps=c.shape[0], products=c.numel())   # a linear recurrence: rnnbook.scan.count_ops
             torch.sigmoid(gates, out=gates)                 # 2017: f_t, r_t read x_t only
             for u_t, f_t, c_t in zip(u.unbind(0), f.unbind(0), c.unbind(0), strict=True):
                 torch.lerp(u_t, prev, f_t, out=c_t)         # c_t = u_t + f_t ⊙ (c_{t-1} − u_t)
@@ -108,7 +113,7 @@ class SRULayerBPTT(torch.autograd.Function):
         return h, c[-1].clone()
 
     @staticmethod
-    @once_differentiable
+    @first_order_only
     def backward(ctx, gh: Tensor, gcn: Tensor):
         U, x, gates, c, c0, v = ctx.saved_tensors
         H, alpha = c0.shape[-1], ctx.alpha
@@ -189,10 +194,7 @@ class SRU(nn.Module):
         self.batch_first = check_bool("batch_first", batch_first)
         self.version = check_choice("version", version, _VERSIONS)
         self.rescale = check_bool("rescale", rescale)
-        self.recurrence = check_choice("recurrence", recurrence, RECURRENCES)
-        if recurrence == "scan" and version != "2017":
-            raise ValueError("recurrence='scan' needs a linear recurrence, version='2017'; "
-                             f"got version={version!r} (its gates read c_(t-1))")
+        self.recurrence = recurrence
         if isinstance(highway_bias, bool) or not isinstance(highway_bias, (int, float)):
             raise TypeError(f"highway_bias must be a real number, got {highway_bias!r}")
         self.highway_bias = float(highway_bias)
@@ -207,6 +209,13 @@ class SRU(nn.Module):
                 setattr(self, f"weight_c_l{layer}", nn.Parameter(torch.empty(2 * hidden_size, **factory)))
             setattr(self, f"bias_l{layer}", nn.Parameter(torch.empty(2 * hidden_size, **factory)))
         self.reset_parameters()
+
+    recurrence = _RecurrenceAttribute()
+
+    def _check_recurrence(self, value: str) -> None:
+        if value == "scan" and self.version != "2017":
+            raise ValueError("recurrence='scan' needs a linear recurrence, version='2017'; "
+                             f"got version={self.version!r} (its gates read c_(t-1))")
 
     def reset_parameters(self) -> None:
         """W ~ U(±sqrt(3/d)), v ~ U(±sqrt(3/H)), b_f = 0, b_r = highway_bias."""
