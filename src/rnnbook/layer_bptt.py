@@ -75,6 +75,8 @@ def _onednn_available() -> bool:
 
 
 _ONEDNN = _onednn_available()
+# grad ⊙ y (1 − y) from the output y of σ, in one pass, into a given tensor
+_sigmoid_backward = torch.ops.aten.sigmoid_backward.grad_input
 # oneDNN's fixed cost per call (~10 µs) and per weight reordering (~0.1 ms) pay off only for
 # products of at least this many multiply-adds; smaller ones (and the tanh below
 # _TANH_MIN_NUMEL elements) use torch's own kernels. Thresholds measured on the machine of the
@@ -165,11 +167,22 @@ def _pack(w: Tensor, batch: int) -> Tensor:
     return w.contiguous()
 
 
+_T_PRODUCT_ROWS = 1024
+
+
 def _t_product(a: Tensor, b: Tensor) -> Tensor:
-    """``a^T b`` for 2-D ``a`` (M, P) and ``b`` (M, Q): a sum over the M stacked rows."""
+    """``a^T b`` for 2-D ``a`` (M, P) and ``b`` (M, Q): a sum over the M stacked rows.
+
+    Through oneDNN (float32, CPU, large enough), which wants both operands with M as their
+    last dimension: the rows go in blocks of ``_T_PRODUCT_ROWS``, each block transposed into
+    a small copy, so the copies never hold more than one block (at the benchmark's shapes
+    the blocks were also faster than one transposed copy of everything)."""
     if _onednn_for(a, a.shape[0] * a.shape[1] * b.shape[1]):
-        # through oneDNN, which wants both operands with M as their last dimension
-        return _linear(a.T.contiguous(), b.T.contiguous())
+        total = None
+        for i in range(0, a.shape[0], _T_PRODUCT_ROWS):
+            block = _linear(a[i:i + _T_PRODUCT_ROWS].T.contiguous(), b[i:i + _T_PRODUCT_ROWS].T.contiguous())
+            total = block if total is None else total.add_(block)
+        return total
     return a.T @ b
 
 
@@ -217,15 +230,19 @@ class ElmanBPTT(torch.autograd.Function):
     @first_order_only
     def backward(ctx, grad_out):
         h0, weight_hh, out = ctx.saved_tensors
-        # act'(a_t) from the saved h_t: 1 − h_t² for tanh, [h_t > 0] for relu
-        dact = 1 - out * out if ctx.nonlinearity == "tanh" else (out > 0).to(out.dtype)
+        # act'(a_t) from the saved h_t: 1 − h_t² for tanh, [h_t > 0] for relu; written into
+        # δ's buffer, which the loop then multiplies by dh_t in place
         delta = torch.empty_like(out)
-        deltas, dacts, grads = delta.unbind(0), dact.unbind(0), grad_out.unbind(0)
+        if ctx.nonlinearity == "tanh":
+            torch.mul(out, out, out=delta).neg_().add_(1)
+        else:
+            torch.gt(out, 0, out=delta)
+        deltas, grads = delta.unbind(0), grad_out.unbind(0)
         w_t = _pack(weight_hh.T, out.shape[1])
         dh = grads[-1]
         for t in range(out.shape[0] - 1, -1, -1):
             # δ_t = dh_t ⊙ act'(a_t)
-            torch.mul(dh, dacts[t], out=deltas[t])
+            deltas[t].mul_(dh)
             if t > 0:
                 # dh_{t-1} = g_{t-1} + δ_t W_hh
                 dh = _linear(deltas[t], w_t).add_(grads[t - 1])
@@ -250,13 +267,12 @@ class GRUBPTT(torch.autograd.Function):
         n = gi.new_empty(L, N, H)
         out = gi.new_empty(L, N, H)
         weight = _pack(weight_hh, N)
-        gis, rzs, ns, outs = gi.unbind(0), rz.unbind(0), n.unbind(0), out.unbind(0)
-        ghs = []
+        coef = gi.new_empty(L, N, H3)  # gh_t, then overwritten block by block (below)
+        gis, rzs, ns, outs, coefs = gi.unbind(0), rz.unbind(0), n.unbind(0), out.unbind(0), coef.unbind(0)
         h = h0
         for t in range(L):
             # gh_t = h_{t-1} W_hh^T + b_hh   (the three recurrent products in one)
-            gh = _linear(h, weight, bias_hh)
-            ghs.append(gh)
+            gh = coefs[t].copy_(_linear(h, weight, bias_hh))
             # [r_t, z_t] = σ(gi_rz + gh_rz)
             torch.add(gis[t][:, :2 * H], gh[:, :2 * H], out=rzs[t]).sigmoid_()
             # n_t = tanh(gi_n + r_t ⊙ hn_t)
@@ -267,14 +283,16 @@ class GRUBPTT(torch.autograd.Function):
         if not any(ctx.needs_input_grad):
             return out
         r, z = rz[..., :H], rz[..., H:]
-        # the factors of dh_t in ∂L/∂gh_t = dh_t ⊙ C_t, C_t = [Br_t, Bz_t, r_t Bn_t]
-        coef = torch.stack(ghs)  # gh_t, then overwritten block by block
-        hn = coef[..., 2 * H:]
-        bn = (1 - z) * (1 - n * n)  # Bn_t = (1 − z_t)(1 − n_t²)
-        coef[..., :H] = bn * hn * r * (1 - r)  # Br_t = Bn_t hn_t r_t (1 − r_t)
-        h_prev = torch.cat([h0.unsqueeze(0), out[:-1]])
-        coef[..., H:2 * H] = (h_prev - n) * z * (1 - z)  # Bz_t = (h_{t-1} − n_t) z_t (1 − z_t)
-        coef[..., 2 * H:] = r * bn
+        # the factors of dh_t in ∂L/∂gh_t = dh_t ⊙ C_t, C_t = [Br_t, Bz_t, r_t Bn_t], written
+        # over gh_t's buffer without (L, N, H) temporaries
+        hn, c_r, c_z, c_n = coef[..., 2 * H:], coef[..., :H], coef[..., H:2 * H], coef[..., 2 * H:]
+        bn = torch.mul(n, n).neg_().add_(1)
+        bn.addcmul_(bn, z, value=-1)  # Bn_t = (1 − z_t)(1 − n_t²)
+        _sigmoid_backward(torch.mul(bn, hn, out=c_r), r, grad_input=c_r)  # Br_t = Bn_t hn_t r_t (1 − r_t)
+        torch.sub(out[:-1], n[1:], out=c_z[1:])
+        torch.sub(h0, n[0], out=c_z[0])
+        _sigmoid_backward(c_z, z, grad_input=c_z)  # Bz_t = (h_{t-1} − n_t) z_t (1 − z_t)
+        torch.mul(r, bn, out=c_n)
         ctx.save_for_backward(h0, weight_hh, out, coef, bn, z.contiguous())
         return out
 
@@ -298,12 +316,13 @@ class GRUBPTT(torch.autograd.Function):
             prev = _linear(dgh_flat[t], w_t).addcmul_(dh, zs[t])
             dh = prev.add_(grads[t - 1]) if t > 0 else prev
         need = ctx.needs_input_grad
+        dw, db = _weight_grads(dgh, h0, out, need[2], need[3] and ctx.has_bias)
         dgi = None
         if need[0]:
-            # ∂L/∂gi_t = [δr_t, δz_t, δn_t]: the first two blocks are those of ∂L/∂gh_t
-            dgi = dgh.clone()
+            # ∂L/∂gi_t = [δr_t, δz_t, δn_t]: the first two blocks are those of ∂L/∂gh_t, so
+            # once the weight gradients are done, dgh's buffer becomes dgi
+            dgi = dgh
             dgi[..., 2 * H:] = dgi_n
-        dw, db = _weight_grads(dgh, h0, out, need[2], need[3] and ctx.has_bias)
         return dgi, dh if need[1] else None, dw, db
 
 
