@@ -46,6 +46,7 @@ SCAN_BATCH, SCAN_SIZE = 16, 128  # batch and input = hidden of the SRU / QRNN ro
 QUICK_GATED_SIZES = [(6, 2, 3, 4)]
 QUICK_SCAN_LENGTHS = [8, 16]
 QUICK_SCAN_BATCH, QUICK_SCAN_SIZE = 2, 4
+PEAK_RUNS = 3  # fresh processes per peak measurement: the median is reported
 
 
 def machine_info(threads: int) -> dict:
@@ -150,26 +151,31 @@ def _peak_child(spec: str) -> None:
     print(json.dumps({"peak_kib": _status_kib("VmHWM") - before}))
 
 
-def peak_mib(factory: str, size: dict, kwargs: dict, threads: int) -> float | None:
+def peak_mib(factory: str, size: dict, kwargs: dict, threads: int, runs: int = PEAK_RUNS) -> float | None:
     """Peak extra resident memory (MiB) of one forward+backward pass, measured in a fresh
-    process (so that no memory the allocator already holds hides it); None where the kernel
-    offers no way to reset the peak (not Linux)."""
+    process (so that no memory the allocator already holds hides it), the median of ``runs``
+    processes (one process's figure moves by a few MiB); None where the kernel offers no way
+    to reset the peak (not Linux)."""
     if not pathlib.Path("/proc/self/clear_refs").exists():
         return None
     spec = json.dumps({"factory": factory, "kwargs": kwargs, "threads": threads, **size})
-    done = subprocess.run([sys.executable, __file__, "--peak-child", spec], capture_output=True, text=True,
-                          check=True, env={**os.environ, "OMP_NUM_THREADS": str(threads)})
-    return json.loads(done.stdout.strip().splitlines()[-1])["peak_kib"] / 1024
+    peaks = []
+    for _ in range(runs):
+        done = subprocess.run([sys.executable, __file__, "--peak-child", spec], capture_output=True, text=True,
+                              check=True, env={**os.environ, "OMP_NUM_THREADS": str(threads)})
+        peaks.append(json.loads(done.stdout.strip().splitlines()[-1])["peak_kib"] / 1024)
+    return statistics.median(peaks)
 
 
-def measure(modules: list, x, warmup: int, repeats: int, specs: list | None = None) -> list[dict]:
+def measure(modules: list, x, warmup: int, repeats: int, specs: list | None = None,
+            runs: int = PEAK_RUNS) -> list[dict]:
     """Time (interleaved) and saved-tensor memory of each module; with ``specs`` (one
     ``(factory, size, kwargs)`` per module) also the peak memory of a pass, each in a fresh process."""
     times = time_forward_backward(modules, x, warmup, repeats)
     results = [{"ms": ms, "min_ms": low, "saved_mb": saved_bytes(m, x) / 2**20, "peak_mb": None}
                for m, (ms, low) in zip(modules, times)]
     for result, spec in zip(results, specs or [], strict=False):
-        result["peak_mb"] = peak_mib(*spec, threads=torch.get_num_threads())
+        result["peak_mb"] = peak_mib(*spec, threads=torch.get_num_threads(), runs=runs)
     return results
 
 
@@ -179,7 +185,8 @@ def _ratios(m: dict, base: dict) -> dict:
     return {"time_ratio": m["ms"] / base["ms"], "memory_ratio": m["saved_mb"] / base["saved_mb"], "peak_ratio": peak}
 
 
-def gated_rows(sizes, warmup: int, repeats: int, peak_kinds=("RNN", "GRU", "LSTM")) -> list[dict]:
+def gated_rows(sizes, warmup: int, repeats: int, peak_kinds=("RNN", "GRU", "LSTM"),
+               peak_runs: int = PEAK_RUNS) -> list[dict]:
     rows = []
     for T, B, n_in, n_hidden in sizes:
         x = torch.randn(T, B, n_in)
@@ -193,7 +200,7 @@ def gated_rows(sizes, warmup: int, repeats: int, peak_kinds=("RNN", "GRU", "LSTM
             size = {"T": T, "B": B, "input": n_in, "hidden": n_hidden}
             specs = [(f"torch.nn.{kind}", size, {})] + [(f"rnnbook.{kind}", size, {"backward": b}) for b in ours]
             base, *results = measure([theirs, *ours.values()], x, warmup, repeats,
-                                     specs if kind in peak_kinds else None)
+                                     specs if kind in peak_kinds else None, peak_runs)
             rows.append({"group": "gated", "layer": kind, "impl": f"torch.nn.{kind}", **size, **base,
                          **_ratios(base, base)})
             for backward, m in zip(ours, results):
@@ -335,7 +342,7 @@ def main(argv: list[str] | None = None) -> dict:
           f"median of {repeats} runs after {warmup} warm-up runs")
     # quick: the peak (a fresh process per row) is measured for the LSTM rows only
     if args.quick:
-        rows = gated_rows(QUICK_GATED_SIZES, warmup, repeats, peak_kinds=("LSTM",))
+        rows = gated_rows(QUICK_GATED_SIZES, warmup, repeats, peak_kinds=("LSTM",), peak_runs=1)
     else:
         rows = gated_rows(GATED_SIZES, warmup, repeats)
     if not args.skip_scan:

@@ -149,5 +149,5 @@ class GRU(RecurrentLayer):
 
     def _bptt(self, gi: Tensor, state: tuple[Tensor, ...], params: Params):
         _, w_hh, _, b_hh, _ = params
-        out = gru_bptt(gi, state[0], w_hh, b_hh, self.reset_after)
-        return out, (out[-1],)
+        out, h_n = gru_bptt(gi, state[0], w_hh, b_hh, self.reset_after)
+        return out, (h_n,)

@@ -207,7 +207,7 @@ class ElmanBPTT(torch.autograd.Function):
 
     ``apply(gi, h0, weight_hh, bias_hh, nonlinearity)``: ``gi`` (L, N, H), ``h0`` (N, H),
     ``weight_hh`` (H, H), ``bias_hh`` (H) or None, ``nonlinearity`` ``'tanh'`` or ``'relu'``.
-    Returns the states ``h_1 … h_L``, shape (L, N, H).
+    Returns the states ``h_1 … h_L``, shape (L, N, H), and ``h_L`` again, (N, H).
     """
 
     @staticmethod
@@ -224,11 +224,11 @@ class ElmanBPTT(torch.autograd.Function):
         ctx.nonlinearity = nonlinearity
         ctx.save_for_backward(h0, weight_hh, out)
         ctx.has_bias = bias_hh is not None
-        return out
+        return out, out[-1].clone()  # h_L apart, so that its gradient needs no (L, N, H) zeros
 
     @staticmethod
     @first_order_only
-    def backward(ctx, grad_out):
+    def backward(ctx, grad_out, grad_last):
         h0, weight_hh, out = ctx.saved_tensors
         # act'(a_t) from the saved h_t: 1 − h_t² for tanh, [h_t > 0] for relu; written into
         # δ's buffer, which the loop then multiplies by dh_t in place
@@ -239,7 +239,7 @@ class ElmanBPTT(torch.autograd.Function):
             torch.gt(out, 0, out=delta)
         deltas, grads = delta.unbind(0), grad_out.unbind(0)
         w_t = _pack(weight_hh.T, out.shape[1])
-        dh = grads[-1]
+        dh = grads[-1] + grad_last
         for t in range(out.shape[0] - 1, -1, -1):
             # δ_t = dh_t ⊙ act'(a_t)
             deltas[t].mul_(dh)
@@ -256,7 +256,7 @@ class GRUBPTT(torch.autograd.Function):
     r"""The GRU recurrence (torch's ``reset_after`` form) for all ``t``, with the BPTT backward.
 
     ``apply(gi, h0, weight_hh, bias_hh)``: ``gi`` (L, N, 3H) (gates r, z, n), ``h0`` (N, H),
-    ``weight_hh`` (3H, H), ``bias_hh`` (3H) or None. Returns ``h_1 … h_L``, shape (L, N, H).
+    ``weight_hh`` (3H, H), ``bias_hh`` (3H) or None. Returns ``h_1 … h_L``, shape (L, N, H), and ``h_L`` again, (N, H).
     """
 
     @staticmethod
@@ -281,7 +281,7 @@ class GRUBPTT(torch.autograd.Function):
             h = torch.addcmul(ns[t], rzs[t][:, H:], h - ns[t], out=outs[t])
         ctx.has_bias = bias_hh is not None
         if not any(ctx.needs_input_grad):
-            return out
+            return out, out[-1].clone()
         r, z = rz[..., :H], rz[..., H:]
         # the factors of dh_t in ∂L/∂gh_t = dh_t ⊙ C_t, C_t = [Br_t, Bz_t, r_t Bn_t], written
         # over gh_t's buffer without (L, N, H) temporaries
@@ -294,11 +294,11 @@ class GRUBPTT(torch.autograd.Function):
         _sigmoid_backward(c_z, z, grad_input=c_z)  # Bz_t = (h_{t-1} − n_t) z_t (1 − z_t)
         torch.mul(r, bn, out=c_n)
         ctx.save_for_backward(h0, weight_hh, out, coef, bn, z.contiguous())
-        return out
+        return out, out[-1].clone()  # h_L apart, so that its gradient needs no (L, N, H) zeros
 
     @staticmethod
     @first_order_only
-    def backward(ctx, grad_out, *_):
+    def backward(ctx, grad_out, grad_last):
         h0, weight_hh, out, coef, bn, z = ctx.saved_tensors
         L, N, H = out.shape
         dgh = torch.empty_like(coef)  # ∂L/∂gh_t for all t
@@ -306,7 +306,7 @@ class GRUBPTT(torch.autograd.Function):
         dghs, coefs = dgh.view(L, N, 3, H).unbind(0), coef.view(L, N, 3, H).unbind(0)
         dgh_flat, dns, bns, zs, grads = dgh.unbind(0), dgi_n.unbind(0), bn.unbind(0), z.unbind(0), grad_out.unbind(0)
         w_t = _pack(weight_hh.T, N)
-        dh = grads[-1]
+        dh = grads[-1] + grad_last
         for t in range(L - 1, -1, -1):
             # ∂L/∂gh_t = dh_t ⊙ [Br_t, Bz_t, r_t Bn_t]
             torch.mul(dh.unsqueeze(1), coefs[t], out=dghs[t])
@@ -331,8 +331,8 @@ class LSTMBPTT(torch.autograd.Function):
 
     ``apply(gi, h0, c0, weight_hh, bias_hh, weight_hr)``: ``gi`` (L, N, 4H) (gates i, f, g, o),
     ``h0`` (N, H_out), ``c0`` (N, H), ``weight_hh`` (4H, H_out), ``bias_hh`` (4H) or None,
-    ``weight_hr`` (P, H) or None (then ``H_out = H``). Returns ``(h_1 … h_L, c_L)``, shapes
-    (L, N, H_out) and (N, H).
+    ``weight_hr`` (P, H) or None (then ``H_out = H``). Returns ``(h_1 … h_L, h_L, c_L)``,
+    shapes (L, N, H_out), (N, H_out) and (N, H).
     """
 
     @staticmethod
@@ -381,7 +381,7 @@ class LSTMBPTT(torch.autograd.Function):
         c_n = cs[L].clone()
         ctx.has_bias, ctx.proj = bias_hh is not None, proj
         if not any(ctx.needs_input_grad):
-            return out, c_n
+            return out, out[-1].clone(), c_n
         # The factors of dc_t / dm_t in the pre-activation gradients, for all t at once,
         # written over the gates' buffer (in an order that reads each gate before it is lost).
         f = F.clone()
@@ -397,11 +397,11 @@ class LSTMBPTT(torch.autograd.Function):
         torch.addcmul(I, I, I, value=-1, out=I).mul_(G)
         G.copy_(dg)
         ctx.save_for_backward(h0, weight_hh, weight_hr, out, m if proj else None, gates, f, dtanh)
-        return out, c_n
+        return out, out[-1].clone(), c_n  # h_L apart: its gradient needs no (L, N, H_out) zeros
 
     @staticmethod
     @first_order_only
-    def backward(ctx, grad_out, grad_c_n):
+    def backward(ctx, grad_out, grad_h_last, grad_c_n):
         h0, weight_hh, weight_hr, out, m, coef, f, dtanh = ctx.saved_tensors
         L, N, H4 = coef.shape
         H = H4 // 4
@@ -415,7 +415,7 @@ class LSTMBPTT(torch.autograd.Function):
         w_t = _pack(weight_hh.T, N)
         w_hr = weight_hr.contiguous() if proj else None
         dc = grad_c_n.clone()
-        dh = grads[-1]
+        dh = grads[-1] + grad_h_last
         for t in range(L - 1, -1, -1):
             if proj:
                 dhs[t] = dh
@@ -480,13 +480,13 @@ class ChoGRUBPTT(torch.autograd.Function):
             h = torch.addcmul(n, rz[:, H:], h - n, out=outs[t])
         ctx.has_bias = bias_hh is not None
         if not any(ctx.needs_input_grad):
-            return out
+            return out, out[-1].clone()
         ctx.save_for_backward(h0, weight_hh, out, pre, u)
-        return out
+        return out, out[-1].clone()
 
     @staticmethod
     @first_order_only
-    def backward(ctx, grad_out, *_):
+    def backward(ctx, grad_out, grad_last):
         h0, weight_hh, out, act, u = ctx.saved_tensors
         L, N, H = out.shape
         r, z, n = act[..., :H], act[..., H:2 * H], act[..., 2 * H:]
@@ -500,7 +500,7 @@ class ChoGRUBPTT(torch.autograd.Function):
         d_r, d_z, d_n = (d.unbind(0) for d in delta.view(L, N, 3, H).unbind(2))
         d_rz = delta[..., :2 * H].unbind(0)
         kn, kz, kr, zs, rs, grads = k_n.unbind(0), k_z.unbind(0), k_r.unbind(0), z.unbind(0), r.unbind(0), grad_out.unbind(0)
-        dh = grads[-1]
+        dh = grads[-1] + grad_last
         for t in range(L - 1, -1, -1):
             torch.mul(dh, kn[t], out=d_n[t])
             torch.mul(dh, kz[t], out=d_z[t])
@@ -520,15 +520,15 @@ class ChoGRUBPTT(torch.autograd.Function):
 
 
 def elman_bptt(gi: Tensor, h0: Tensor, weight_hh: Tensor, bias_hh: Tensor | None,
-               nonlinearity: str = "tanh") -> Tensor:
-    """All Elman states ``h_1 … h_L`` (L, N, H) from ``gi`` (L, N, H) and ``h0`` (N, H), with the
-    hand-written BPTT backward (:class:`ElmanBPTT`)."""
+               nonlinearity: str = "tanh") -> tuple[Tensor, Tensor]:
+    """All Elman states ``h_1 … h_L`` (L, N, H) and the last one ``h_L`` (N, H) from ``gi``
+    (L, N, H) and ``h0`` (N, H), with the hand-written BPTT backward (:class:`ElmanBPTT`)."""
     return ElmanBPTT.apply(gi, h0, weight_hh, bias_hh, nonlinearity)
 
 
 def gru_bptt(gi: Tensor, h0: Tensor, weight_hh: Tensor, bias_hh: Tensor | None,
-             reset_after: bool = True) -> Tensor:
-    """All GRU states ``h_1 … h_L`` (L, N, H) from ``gi`` (L, N, 3H) and ``h0`` (N, H), torch's
+             reset_after: bool = True) -> tuple[Tensor, Tensor]:
+    """All GRU states ``h_1 … h_L`` (L, N, H) and ``h_L`` (N, H) from ``gi`` (L, N, 3H) and ``h0`` (N, H), torch's
     ``reset_after`` form (:class:`GRUBPTT`) or Cho's (:class:`ChoGRUBPTT`), with the
     hand-written BPTT backward."""
     fn = GRUBPTT if reset_after else ChoGRUBPTT
@@ -536,8 +536,9 @@ def gru_bptt(gi: Tensor, h0: Tensor, weight_hh: Tensor, bias_hh: Tensor | None,
 
 
 def lstm_bptt(gi: Tensor, h0: Tensor, c0: Tensor, weight_hh: Tensor, bias_hh: Tensor | None,
-              weight_hr: Tensor | None = None) -> tuple[Tensor, Tensor]:
-    """LSTM outputs ``h_1 … h_L`` (L, N, H_out) and the last cell state ``c_L`` (N, H) from
+              weight_hr: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
+    """LSTM outputs ``h_1 … h_L`` (L, N, H_out), the last one ``h_L`` (N, H_out) and the last
+    cell state ``c_L`` (N, H) from
     ``gi`` (L, N, 4H), ``h0`` (N, H_out), ``c0`` (N, H), with the hand-written BPTT backward
     (:class:`LSTMBPTT`)."""
     return LSTMBPTT.apply(gi, h0, c0, weight_hh, bias_hh, weight_hr)

@@ -185,8 +185,8 @@ class LSTM(RecurrentLayer):
 
     def _bptt(self, gi: Tensor, state: tuple[Tensor, ...], params: Params):
         _, w_hh, _, b_hh, w_hr = params[:5]
-        out, c_n = lstm_bptt(gi, state[0], state[1], w_hh, b_hh, w_hr)
-        return out, (out[-1], c_n)
+        out, h_n, c_n = lstm_bptt(gi, state[0], state[1], w_hh, b_hh, w_hr)
+        return out, (h_n, c_n)
 
 
 class PeepholeLSTM(LSTM):

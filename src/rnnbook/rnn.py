@@ -129,5 +129,5 @@ class RNN(RecurrentLayer):
 
     def _bptt(self, gi: Tensor, state: tuple[Tensor, ...], params: Params):
         _, w_hh, _, b_hh, _ = params
-        out = elman_bptt(gi, state[0], w_hh, b_hh, self.nonlinearity)
-        return out, (out[-1],)
+        out, h_n = elman_bptt(gi, state[0], w_hh, b_hh, self.nonlinearity)
+        return out, (h_n,)
