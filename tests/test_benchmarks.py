@@ -122,6 +122,6 @@ def test_appendix_statements_on_peak_memory():
     for T in (256, 1024, 4096):
         assert rows[("rnnbook.SRU (bptt)", T, *shape)]["peak_ratio"] < 1.0
         assert rows[("rnnbook.QRNN (bptt)", T, *shape)]["peak_ratio"] < 1.0
-        assert rows[("rnnbook.QRNN (scan)", T, *shape)]["peak_ratio"] > 2.0
+        assert 1.75 < rows[("rnnbook.QRNN (scan)", T, *shape)]["peak_ratio"] < 3.25   # "about 2 to 3"
     smallest = min(r["peak_mb"] for r in data["rows"] if r["impl"].startswith("torch"))
     assert 5 < smallest < 20                               # "about 10 MiB"
