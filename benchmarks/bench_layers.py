@@ -10,10 +10,15 @@ forward+backward pass (the median of ``--repeats`` runs after ``--warmup`` runs)
   on their default path (``recurrence="bptt"``, a loop with a hand-written backward) and on
   their readable reference (``recurrence="autograd"`` for the SRU, ``"scan"`` for the QRNN).
 
-Memory: the bytes of the tensors autograd keeps for the backward pass (every distinct
-storage that a ``saved_tensors_hooks`` pack hook sees during the forward, parameters and
-input included): what a forward pass holds in memory until its backward runs. It does not
-count temporaries that live only inside one operation or inside the backward pass.
+Memory, two measures. (1) The bytes of the storages autograd keeps for the backward pass
+(every distinct storage that a ``saved_tensors_hooks`` pack hook sees during the forward,
+parameters and input included), allocated size, whether or not the kernel ever fills them;
+temporaries are not counted. (2) The *peak* of one forward+backward pass: how far the
+process's resident memory rises above where it stood before the pass, temporaries included,
+measured in a fresh process per row (so that memory the allocator kept from earlier passes
+cannot hide it; a pass on the first 32 steps first sets up what is set up once) by resetting
+and reading Linux's high-water mark (``/proc/self/clear_refs``, ``VmHWM``); the median of
+three processes. The loss's random weights are drawn before the pass.
 
 It prints the machine (CPU model, core count, load average, torch version), the number of
 threads (``torch.set_num_threads``), a table of times, ratios to torch and memory, and writes
@@ -129,6 +134,9 @@ def _status_kib(field: str) -> int:
     raise OSError(f"no {field} in /proc/self/status")
 
 
+PEAK_WARMUP_STEPS = 32  # enough for every product to take the path of the full pass (oneDNN or not)
+
+
 def _peak_child(spec: str) -> None:
     """Run in a fresh process (``--peak-child``): one forward+backward pass of the module that
     ``spec`` names, printing how far the resident memory rose above where it stood before the
@@ -139,15 +147,21 @@ def _peak_child(spec: str) -> None:
     owner = torch.nn if s["factory"].startswith("torch.nn.") else rnnbook
     module = getattr(owner, s["factory"].rsplit(".", 1)[1])(s["input"], s["hidden"], **s["kwargs"])
     x = torch.randn(s["T"], s["B"], s["input"])
-    # one pass on two steps first: one-time set-up (thread pools, kernels) is not counted, and
-    # it leaves the allocator almost nothing to hand back to the measured pass
-    _forward_backward(module, x[:2], [torch.ones_like(t) for t in _outputs(module(x[:2]))])
+    # a pass on the first steps: one-time set-up (thread pools, oneDNN kernels; 32 steps reach
+    # the same products as the full pass) is not counted, and it leaves the allocator little
+    warm = x[:PEAK_WARMUP_STEPS]
+    outputs = _outputs(module(warm))
+    _forward_backward(module, warm, [torch.ones_like(t) for t in outputs])
     module.zero_grad(set_to_none=True)
+    # the loss's fixed random weights, drawn before the pass as in the timed runs: the output
+    # (time first) gets T steps, the final states keep their shapes
+    weights = [torch.randn(s["T"], *t.shape[1:]) if k == 0 else torch.randn_like(t) for k, t in enumerate(outputs)]
+    del outputs
     before = _status_kib("VmRSS")
     pathlib.Path("/proc/self/clear_refs").write_text("5")      # VmHWM := VmRSS
-    outputs = _outputs(module(x))
-    loss = sum((t * torch.randn_like(t)).sum() for t in outputs)
-    loss.backward()
+    if _status_kib("VmHWM") > _status_kib("VmRSS") + 1024:
+        raise RuntimeError("writing 5 to /proc/self/clear_refs did not reset VmHWM: no peak can be measured")
+    _forward_backward(module, x, weights)
     print(json.dumps({"peak_kib": _status_kib("VmHWM") - before}))
 
 
@@ -162,7 +176,9 @@ def peak_mib(factory: str, size: dict, kwargs: dict, threads: int, runs: int = P
     peaks = []
     for _ in range(runs):
         done = subprocess.run([sys.executable, __file__, "--peak-child", spec], capture_output=True, text=True,
-                              check=True, env={**os.environ, "OMP_NUM_THREADS": str(threads)})
+                              env={**os.environ, "OMP_NUM_THREADS": str(threads)})
+        if done.returncode != 0:
+            raise RuntimeError(f"peak measurement of {factory} {size} failed:\n{done.stderr}")
         peaks.append(json.loads(done.stdout.strip().splitlines()[-1])["peak_kib"] / 1024)
     return statistics.median(peaks)
 
@@ -336,7 +352,7 @@ def main(argv: list[str] | None = None) -> dict:
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     info = machine_info(torch.get_num_threads())
-    info.update(warmup=warmup, repeats=repeats, quick=args.quick)
+    info.update(warmup=warmup, repeats=repeats, quick=args.quick, peak_runs=1 if args.quick else PEAK_RUNS)
     print(f"machine: {info['cpu']}, {info['cores']} cores, load average {info['load_average_start']}")
     print(f"torch {info['torch']}, python {info['python']}, torch.set_num_threads({info['threads']}); "
           f"median of {repeats} runs after {warmup} warm-up runs")

@@ -805,3 +805,40 @@ def test_recurrence_is_checked_when_set_after_construction():
             m.recurrence = "parallel"
         m.recurrence = "autograd"
         assert m.recurrence == "autograd"
+
+
+def test_a_gradient_penalty_elsewhere_passes_through_the_hand_written_backward():
+    """create_graph=True is fine as long as nothing is differentiated through our backward."""
+    results = {}
+    for backward in ("bptt", "autograd"):
+        torch.manual_seed(0)
+        rnn, head = rnnbook.RNN(3, 4, dtype=F64, backward=backward), torch.nn.Linear(4, 1, dtype=F64)
+        x = rand(5, 2, 3)
+        loss = head(rnn(x)[0]).pow(2).mean()
+        g = torch.autograd.grad(loss, [head.weight, *rnn.parameters()], create_graph=True)
+        (loss + g[0].pow(2).sum()).backward()       # a penalty on the head's gradient only
+        results[backward] = [p.grad for p in rnn.parameters()]
+    for a, b in zip(*results.values(), strict=True):
+        assert (a - b).abs().max() <= 1e-12
+    torch.manual_seed(0)
+    rnn, head = rnnbook.RNN(3, 4, dtype=F64), torch.nn.Linear(4, 1, dtype=F64)
+    loss = head(rnn(rand(5, 2, 3))[0]).pow(2).mean()
+    g = torch.autograd.grad(loss, list(rnn.parameters()), create_graph=True)
+    with pytest.raises(RuntimeError, match="first derivatives only"):
+        g[0].pow(2).sum().backward()                # a penalty on the RNN's own gradient
+
+
+@pytest.mark.parametrize("layer,kwargs", [("RNN", {}), ("RNN", {"nonlinearity": "relu"}), ("GRU", {}),
+                                          ("GRU", {"reset_after": False}), ("LSTM", {}), ("LSTM", {"proj_size": 2})])
+def test_in_place_ops_on_the_gated_outputs_do_not_break_backward(layer, kwargs):
+    torch.manual_seed(0)
+    m = getattr(rnnbook, layer)(2, 3, dtype=F64, **kwargs)
+    x = rand(5, 2, 2).requires_grad_()
+    out, _ = m(x)
+    torch.relu_(out)
+    out.sum().backward()
+    torch.manual_seed(0)
+    ref = getattr(rnnbook, layer)(2, 3, dtype=F64, backward="autograd", **kwargs)
+    x2 = x.detach().clone().requires_grad_()
+    torch.relu(ref(x2)[0]).sum().backward()
+    assert (x.grad - x2.grad).abs().max() <= 1e-12

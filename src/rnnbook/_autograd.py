@@ -3,10 +3,11 @@
 The backward of each ``torch.autograd.Function`` in :mod:`rnnbook.layer_bptt`,
 :mod:`rnnbook.scan`, :mod:`rnnbook.sru` and :mod:`rnnbook.qrnn` is written with in-place
 operations and without autograd, so it cannot itself be differentiated. Left alone, a
-second derivative through it (``create_graph=True``: ``torch.autograd.functional.hessian``,
-``hvp``, ``jvp``, double backward) would either fail late or, through the ``strict=False``
-functions, come out as zeros. :func:`first_order_only` makes it fail at once, with the way
-out in the message: the layers' readable paths (``backward="autograd"``,
+second derivative through it (``torch.autograd.functional.hessian``, ``hvp``, ``jvp``,
+double backward) would either fail with a vague message or, through the ``strict=False``
+functions, come out as zeros. :func:`first_order_only` makes it fail with the way out in
+the message, while a ``create_graph=True`` pass that never differentiates through these
+backwards (a penalty on another layer's gradient) still works: the layers' readable paths (``backward="autograd"``,
 ``recurrence="autograd"``) are plain autograd and have every derivative.
 """
 
@@ -16,26 +17,54 @@ import functools
 from collections.abc import Callable
 
 import torch
+from torch import Tensor
 from torch.autograd.function import once_differentiable
 
 __all__: list[str] = []
 
-_MESSAGE = ("{name}: rnnbook's hand-written backward gives first derivatives only, and this backward "
-            "pass asks for a graph of its result (create_graph=True, as in a Hessian, a Hessian-vector "
-            "product, autograd.functional.jvp or a gradient penalty); run the layer with "
+_MESSAGE = ("{name}: rnnbook's hand-written backward gives first derivatives only, and something is "
+            "being differentiated through it (a Hessian, a Hessian-vector product, autograd.functional.jvp, "
+            "a penalty on this layer's gradient); run the layer with "
             "backward='autograd' (RNN, GRU, LSTM) or recurrence='autograd' (SRU, QRNN, MinGRU, MinLSTM), "
             "whose derivatives of every order come from autograd")
 
 
+class _SecondDerivativeError(torch.autograd.Function):
+    """Identity on a gradient; its own backward raises (reached only when something is
+    differentiated through a hand-written backward)."""
+
+    @staticmethod
+    def forward(ctx, grad: Tensor, name: str, *anchors: Tensor) -> Tensor:
+        ctx.name = name
+        return grad.view_as(grad)
+
+    @staticmethod
+    def backward(ctx, *_):
+        raise RuntimeError(_MESSAGE.format(name=ctx.name))
+
+
 def first_order_only(backward: Callable) -> Callable:
-    """``once_differentiable``, plus a clear error when the backward runs with
-    ``create_graph=True`` (grad mode is on inside a backward pass exactly then)."""
+    """``once_differentiable``, plus a clear error when something is differentiated through
+    the backward. With ``create_graph=True`` (grad mode is on inside a backward pass exactly
+    then) each gradient it returns is passed through :class:`_SecondDerivativeError`, tied to
+    every saved tensor and incoming gradient that requires grad: a first-order use of the
+    result (say, a penalty on another layer's gradient) goes through, a second derivative
+    through this backward raises."""
     inner = once_differentiable(backward)
+    name = backward.__qualname__.split(".")[0]
 
     @functools.wraps(backward)
     def checked(ctx, *grads):
-        if torch.is_grad_enabled():
-            raise RuntimeError(_MESSAGE.format(name=backward.__qualname__.split(".")[0]))
-        return inner(ctx, *grads)
+        result = inner(ctx, *grads)
+        if not torch.is_grad_enabled():
+            return result
+        anchors = [t for t in (*ctx.saved_tensors, *grads) if isinstance(t, Tensor) and t.requires_grad]
+        if not anchors:  # nothing to differentiate the result by: it is a constant
+            return result
+
+        def tie(g):
+            return _SecondDerivativeError.apply(g, name, *anchors) if isinstance(g, Tensor) else g
+
+        return tuple(tie(g) for g in result) if isinstance(result, tuple) else tie(result)
 
     return checked

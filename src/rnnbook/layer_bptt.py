@@ -47,6 +47,10 @@ The factors that multiply ``dh_t`` or ``dc_t`` (``(1 − z_t)(1 − n_t²)``, ``
 ...) depend only on the forward pass, so they are computed for all steps at once after the
 forward loop; each backward step is then a few elementwise products and one matrix product.
 
+Each Function returns copies of the states it saves (``out.clone()``), so that an in-place
+operation on a layer's output (``ReLU(inplace=True)``) cannot reach what the backward reads,
+as with ``torch.nn.RNN`` and ``torch.nn.GRU``.
+
 The GRU of Cho et al. (``reset_after=False``) has its own Function (:class:`ChoGRUBPTT`):
 the reset gate acts before ``W_hn``, so each step has two matrix products. The peephole
 LSTM has no hand-written backward: ``rnnbook.PeepholeLSTM`` runs the autograd path.
@@ -224,7 +228,7 @@ class ElmanBPTT(torch.autograd.Function):
         ctx.nonlinearity = nonlinearity
         ctx.save_for_backward(h0, weight_hh, out)
         ctx.has_bias = bias_hh is not None
-        return out, out[-1].clone()  # h_L apart, so that its gradient needs no (L, N, H) zeros
+        return out.clone(), out[-1].clone()  # h_L apart, so that its gradient needs no (L, N, H) zeros
 
     @staticmethod
     @first_order_only
@@ -281,7 +285,7 @@ class GRUBPTT(torch.autograd.Function):
             h = torch.addcmul(ns[t], rzs[t][:, H:], h - ns[t], out=outs[t])
         ctx.has_bias = bias_hh is not None
         if not any(ctx.needs_input_grad):
-            return out, out[-1].clone()
+            return out, out[-1].clone()  # nothing saved: no copy needed
         r, z = rz[..., :H], rz[..., H:]
         # the factors of dh_t in ∂L/∂gh_t = dh_t ⊙ C_t, C_t = [Br_t, Bz_t, r_t Bn_t], written
         # over gh_t's buffer without (L, N, H) temporaries
@@ -294,7 +298,7 @@ class GRUBPTT(torch.autograd.Function):
         _sigmoid_backward(c_z, z, grad_input=c_z)  # Bz_t = (h_{t-1} − n_t) z_t (1 − z_t)
         torch.mul(r, bn, out=c_n)
         ctx.save_for_backward(h0, weight_hh, out, coef, bn, z.contiguous())
-        return out, out[-1].clone()  # h_L apart, so that its gradient needs no (L, N, H) zeros
+        return out.clone(), out[-1].clone()  # h_L apart, so that its gradient needs no (L, N, H) zeros
 
     @staticmethod
     @first_order_only
@@ -381,7 +385,7 @@ class LSTMBPTT(torch.autograd.Function):
         c_n = cs[L].clone()
         ctx.has_bias, ctx.proj = bias_hh is not None, proj
         if not any(ctx.needs_input_grad):
-            return out, out[-1].clone(), c_n
+            return out, out[-1].clone(), c_n  # nothing saved: no copy needed
         # The factors of dc_t / dm_t in the pre-activation gradients, for all t at once,
         # written over the gates' buffer (in an order that reads each gate before it is lost).
         f = F.clone()
@@ -397,7 +401,7 @@ class LSTMBPTT(torch.autograd.Function):
         torch.addcmul(I, I, I, value=-1, out=I).mul_(G)
         G.copy_(dg)
         ctx.save_for_backward(h0, weight_hh, weight_hr, out, m if proj else None, gates, f, dtanh)
-        return out, out[-1].clone(), c_n  # h_L apart: its gradient needs no (L, N, H_out) zeros
+        return out.clone(), out[-1].clone(), c_n  # h_L apart: its gradient needs no (L, N, H_out) zeros
 
     @staticmethod
     @first_order_only
@@ -480,9 +484,9 @@ class ChoGRUBPTT(torch.autograd.Function):
             h = torch.addcmul(n, rz[:, H:], h - n, out=outs[t])
         ctx.has_bias = bias_hh is not None
         if not any(ctx.needs_input_grad):
-            return out, out[-1].clone()
+            return out, out[-1].clone()  # nothing saved: no copy needed
         ctx.save_for_backward(h0, weight_hh, out, pre, u)
-        return out, out[-1].clone()
+        return out.clone(), out[-1].clone()
 
     @staticmethod
     @first_order_only
