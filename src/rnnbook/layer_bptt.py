@@ -267,37 +267,39 @@ class GRUBPTT(torch.autograd.Function):
     def forward(ctx, gi, h0, weight_hh, bias_hh):
         L, N, H3 = gi.shape
         H = H3 // 3
-        rz = gi.new_empty(L, N, 2 * H)  # r_t, z_t
         n = gi.new_empty(L, N, H)
         out = gi.new_empty(L, N, H)
         weight = _pack(weight_hh, N)
-        coef = gi.new_empty(L, N, H3)  # gh_t, then overwritten block by block (below)
-        gis, rzs, ns, outs, coefs = gi.unbind(0), rz.unbind(0), n.unbind(0), out.unbind(0), coef.unbind(0)
+        # gh_t = [gh_r, gh_z, hn_t]; the loop turns its first two blocks into r_t, z_t in place,
+        # and after the loop all three blocks become the backward's factors
+        coef = gi.new_empty(L, N, H3)
+        gis, ns, outs, coefs = gi.unbind(0), n.unbind(0), out.unbind(0), coef.unbind(0)
         h = h0
         for t in range(L):
             # gh_t = h_{t-1} W_hh^T + b_hh   (the three recurrent products in one)
             gh = coefs[t].copy_(_linear(h, weight, bias_hh))
-            # [r_t, z_t] = σ(gi_rz + gh_rz)
-            torch.add(gis[t][:, :2 * H], gh[:, :2 * H], out=rzs[t]).sigmoid_()
+            # [r_t, z_t] = σ(gi_rz + gh_rz), over gh_rz
+            rz = gh[:, :2 * H].add_(gis[t][:, :2 * H]).sigmoid_()
             # n_t = tanh(gi_n + r_t ⊙ hn_t)
-            _tanh_(torch.addcmul(gis[t][:, 2 * H:], rzs[t][:, :H], gh[:, 2 * H:], out=ns[t]))
+            _tanh_(torch.addcmul(gis[t][:, 2 * H:], rz[:, :H], gh[:, 2 * H:], out=ns[t]))
             # h_t = n_t + z_t ⊙ (h_{t-1} − n_t) = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t-1}
-            h = torch.addcmul(ns[t], rzs[t][:, H:], h - ns[t], out=outs[t])
+            h = torch.addcmul(ns[t], rz[:, H:], h - ns[t], out=outs[t])
         ctx.has_bias = bias_hh is not None
         if not any(ctx.needs_input_grad):
             return out, out[-1].clone()  # nothing saved: no copy needed
-        r, z = rz[..., :H], rz[..., H:]
+        r, z, hn = coef[..., :H], coef[..., H:2 * H], coef[..., 2 * H:]
+        z_saved = z.contiguous()  # z_t, which the backward loop reads (its slot is overwritten next)
         # the factors of dh_t in ∂L/∂gh_t = dh_t ⊙ C_t, C_t = [Br_t, Bz_t, r_t Bn_t], written
-        # over gh_t's buffer without (L, N, H) temporaries
-        hn, c_r, c_z, c_n = coef[..., 2 * H:], coef[..., :H], coef[..., H:2 * H], coef[..., 2 * H:]
+        # over [r_t, z_t, hn_t] (each read before it is overwritten), with n's buffer as scratch
         bn = torch.mul(n, n).neg_().add_(1)
         bn.addcmul_(bn, z, value=-1)  # Bn_t = (1 − z_t)(1 − n_t²)
-        _sigmoid_backward(torch.mul(bn, hn, out=c_r), r, grad_input=c_r)  # Br_t = Bn_t hn_t r_t (1 − r_t)
-        torch.sub(out[:-1], n[1:], out=c_z[1:])
-        torch.sub(h0, n[0], out=c_z[0])
-        _sigmoid_backward(c_z, z, grad_input=c_z)  # Bz_t = (h_{t-1} − n_t) z_t (1 − z_t)
-        torch.mul(r, bn, out=c_n)
-        ctx.save_for_backward(h0, weight_hh, out, coef, bn, z.contiguous())
+        torch.sub(out[:-1], n[1:], out=n[1:])  # h_{t-1} − n_t, over n
+        torch.sub(h0, n[0], out=n[0])
+        _sigmoid_backward(n, z, grad_input=z)  # Bz_t = (h_{t-1} − n_t) z_t (1 − z_t), over z
+        torch.mul(bn, hn, out=n)  # Bn_t hn_t, over n
+        torch.mul(r, bn, out=hn)  # r_t Bn_t, over hn
+        _sigmoid_backward(n, r, grad_input=r)  # Br_t = Bn_t hn_t r_t (1 − r_t), over r
+        ctx.save_for_backward(h0, weight_hh, out, coef, bn, z_saved)
         return out.clone(), out[-1].clone()  # h_L apart, so that its gradient needs no (L, N, H) zeros
 
     @staticmethod
