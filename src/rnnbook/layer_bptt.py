@@ -47,9 +47,11 @@ The factors that multiply ``dh_t`` or ``dc_t`` (``(1 − z_t)(1 − n_t²)``, ``
 ...) depend only on the forward pass, so they are computed for all steps at once after the
 forward loop; each backward step is then a few elementwise products and one matrix product.
 
-Each Function returns copies of the states it saves (``out.clone()``), so that an in-place
-operation on a layer's output (``ReLU(inplace=True)``) cannot reach what the backward reads,
-as with ``torch.nn.RNN`` and ``torch.nn.GRU``.
+Each Function returns the states it also saves for its backward (a copy would cost one more
+``(L, N, H)`` tensor at every pass), so an in-place operation on a layer's output
+(``ReLU(inplace=True)``) makes the backward pass raise autograd's "modified by an inplace
+operation" error, as with ``torch.nn.LSTM``'s oneDNN kernel (``torch.nn.RNN`` and
+``torch.nn.GRU`` accept it); use an out-of-place operation, or ``backward="autograd"``.
 
 The GRU of Cho et al. (``reset_after=False``) has its own Function (:class:`ChoGRUBPTT`):
 the reset gate acts before ``W_hn``, so each step has two matrix products. The peephole
@@ -228,7 +230,7 @@ class ElmanBPTT(torch.autograd.Function):
         ctx.nonlinearity = nonlinearity
         ctx.save_for_backward(h0, weight_hh, out)
         ctx.has_bias = bias_hh is not None
-        return out.clone(), out[-1].clone()  # h_L apart, so that its gradient needs no (L, N, H) zeros
+        return out, out[-1].clone()  # h_L apart, so that its gradient needs no (L, N, H) zeros
 
     @staticmethod
     @first_order_only
@@ -286,7 +288,7 @@ class GRUBPTT(torch.autograd.Function):
             h = torch.addcmul(ns[t], rz[:, H:], h - ns[t], out=outs[t])
         ctx.has_bias = bias_hh is not None
         if not any(ctx.needs_input_grad):
-            return out, out[-1].clone()  # nothing saved: no copy needed
+            return out, out[-1].clone()
         r, z, hn = coef[..., :H], coef[..., H:2 * H], coef[..., 2 * H:]
         z_saved = z.contiguous()  # z_t, which the backward loop reads (its slot is overwritten next)
         # the factors of dh_t in ∂L/∂gh_t = dh_t ⊙ C_t, C_t = [Br_t, Bz_t, r_t Bn_t], written
@@ -300,7 +302,7 @@ class GRUBPTT(torch.autograd.Function):
         torch.mul(r, bn, out=hn)  # r_t Bn_t, over hn
         _sigmoid_backward(n, r, grad_input=r)  # Br_t = Bn_t hn_t r_t (1 − r_t), over r
         ctx.save_for_backward(h0, weight_hh, out, coef, bn, z_saved)
-        return out.clone(), out[-1].clone()  # h_L apart, so that its gradient needs no (L, N, H) zeros
+        return out, out[-1].clone()  # h_L apart, so that its gradient needs no (L, N, H) zeros
 
     @staticmethod
     @first_order_only
@@ -387,7 +389,7 @@ class LSTMBPTT(torch.autograd.Function):
         c_n = cs[L].clone()
         ctx.has_bias, ctx.proj = bias_hh is not None, proj
         if not any(ctx.needs_input_grad):
-            return out, out[-1].clone(), c_n  # nothing saved: no copy needed
+            return out, out[-1].clone(), c_n
         # The factors of dc_t / dm_t in the pre-activation gradients, for all t at once,
         # written over the gates' buffer (in an order that reads each gate before it is lost).
         f = F.clone()
@@ -403,7 +405,7 @@ class LSTMBPTT(torch.autograd.Function):
         torch.addcmul(I, I, I, value=-1, out=I).mul_(G)
         G.copy_(dg)
         ctx.save_for_backward(h0, weight_hh, weight_hr, out, m if proj else None, gates, f, dtanh)
-        return out.clone(), out[-1].clone(), c_n  # h_L apart: its gradient needs no (L, N, H_out) zeros
+        return out, out[-1].clone(), c_n  # h_L apart: its gradient needs no (L, N, H_out) zeros
 
     @staticmethod
     @first_order_only
@@ -486,9 +488,9 @@ class ChoGRUBPTT(torch.autograd.Function):
             h = torch.addcmul(n, rz[:, H:], h - n, out=outs[t])
         ctx.has_bias = bias_hh is not None
         if not any(ctx.needs_input_grad):
-            return out, out[-1].clone()  # nothing saved: no copy needed
+            return out, out[-1].clone()
         ctx.save_for_backward(h0, weight_hh, out, pre, u)
-        return out.clone(), out[-1].clone()
+        return out, out[-1].clone()
 
     @staticmethod
     @first_order_only
