@@ -118,16 +118,23 @@ def test_multiply_adds_per_step_of_the_compared_layers():
 def test_appendix_statements_on_peak_memory():
     """book/appendix_performance.md, "For the peak memory of a pass", statement by statement."""
     data, rows = _committed()
+    bound = {"LSTM": 1.0, "SRU": 1.0, "QRNN": 1.0, "RNN": 1.6, "GRU": 2.0}  # "below", "about 1.5", "about 1.8"
     for r in data["rows"]:
         if r["impl"].endswith("(bptt)"):
-            assert r["peak_ratio"] <= 1.5, (r["impl"], r["T"])
+            assert r["peak_ratio"] < bound[r["layer"]], (r["impl"], r["T"], r["peak_ratio"])
+    gru = [r["peak_ratio"] for r in data["rows"] if r["impl"] == "rnnbook.GRU (bptt)"]
+    assert max(gru) > 1.5                                  # the missed target, said as missed
+    assert rows[("rnnbook.GRU (bptt)", 100, 32, 256, 256)]["peak_ratio"] == max(gru)
+    unit = 100 * 32 * 256 * 4 / 2**20                      # one (T, B, H) float32 tensor, MiB
+    assert 9 <= rows[("rnnbook.GRU (bptt)", 100, 32, 256, 256)]["peak_mb"] / unit <= 12   # "about ten"
+    assert 4.5 <= rows[("torch.nn.GRU", 100, 32, 256, 256)]["peak_mb"] / unit <= 7.5     # "about six"
     shape = (16, 128, 128)
     for T in (256, 1024, 4096):
         assert rows[("rnnbook.SRU (bptt)", T, *shape)]["peak_ratio"] < 1.0
         assert rows[("rnnbook.QRNN (bptt)", T, *shape)]["peak_ratio"] < 1.0
-        assert 1.75 < rows[("rnnbook.QRNN (scan)", T, *shape)]["peak_ratio"] < 3.25   # "about 2 to 3"
+        assert 1.5 < rows[("rnnbook.QRNN (scan)", T, *shape)]["peak_ratio"] < 3.25    # "about 1.5 to 3"
     lstm = rows[("torch.nn.LSTM", 4096, *shape)]
     assert lstm["peak_mb"] < lstm["saved_mb"]              # the workspace note: peak below saved bytes
     smallest = min(r["peak_mb"] for r in data["rows"])
-    assert 5 < smallest < 20                               # "about 10 MiB"
+    assert 1 < smallest < 10                               # "a few MiB"
     assert data["machine"]["peak_runs"] == 3               # "the median of three fresh processes"
