@@ -303,15 +303,6 @@ def test_sru_matches_literal_loop(version, recurrence, rescale):
     assert (out - ref).abs().max() <= TOL and (c_n - ref_c).abs().max() <= TOL
 
 
-def test_sru_batch_first_and_batch():
-    sru = rnnbook.SRU(4, 4, batch_first=True, dtype=F64)
-    x = rand(2, 6, 4)
-    out, c_n = sru(x)
-    for n in range(2):
-        o1, c1 = sru(x[n])
-        assert (o1 - out[n]).abs().max() <= TOL and (c1 - c_n[:, n]).abs().max() <= TOL
-
-
 @pytest.mark.parametrize("version,recurrence", SRU_RECURRENCES)
 @pytest.mark.parametrize("input_size", [2, 3])     # 2 != H: the W_p highway; 3 = H: α x
 def test_sru_gradcheck(version, recurrence, input_size):
@@ -450,12 +441,14 @@ def test_qrnn_unknown_recurrence():
         rnnbook.QRNN(2, 2, recurrence="cuda")
 
 
-def test_qrnn_batch_first_and_batch():
-    q = rnnbook.QRNN(2, 3, batch_first=True, dtype=F64)
-    x = rand(2, 6, 2)
-    out, c_n = q(x)
+@pytest.mark.parametrize("layer,recurrence", [(name, r) for name in ("SRU", "QRNN") for r in ("bptt", "autograd")])
+def test_batch_first_and_batch(layer, recurrence):
+    """A batch, batch first, equals each sequence run alone (unbatched)."""
+    m = getattr(rnnbook, layer)(4, 3, batch_first=True, recurrence=recurrence, dtype=F64)
+    x = rand(2, 6, 4)
+    out, c_n = m(x)
     for n in range(2):
-        o1, c1 = q(x[n])
+        o1, c1 = m(x[n])
         assert (o1 - out[n]).abs().max() <= TOL and (c1 - c_n[:, n]).abs().max() <= TOL
 
 

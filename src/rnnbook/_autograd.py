@@ -18,9 +18,29 @@ from collections.abc import Callable
 
 import torch
 from torch import Tensor
+from torch.autograd import forward_ad as fwAD
 from torch.autograd.function import once_differentiable
 
 __all__: list[str] = []
+
+# grad ⊙ y (1 − y) and grad ⊙ (1 − y²) from the output y of σ / tanh, in one pass each,
+# written into a given tensor (the out= forms of the ops torch's own autograd uses)
+sigmoid_backward = torch.ops.aten.sigmoid_backward.grad_input
+tanh_backward = torch.ops.aten.tanh_backward.grad_input
+
+
+def has_tangent(*tensors: Tensor | None) -> bool:
+    """Whether any tensor carries a forward-mode AD tangent (is a dual tensor): the hand-written
+    Functions are reverse-mode only, so the layers then take their autograd path."""
+    return any(t is not None and fwAD.unpack_dual(t).tangent is not None for t in tensors)
+
+
+def with_previous(op: Callable, h: Tensor, h0: Tensor, x: Tensor, out: Tensor) -> Tensor:
+    """``op(h_{t-1}, x_t)`` for every step into ``out`` (time first), ``h_0`` standing before
+    ``h[0]``: the ``h_{t-1}`` of a backward pass without concatenating ``h_0`` to the states."""
+    op(h[:-1], x[1:], out=out[1:])
+    op(h0, x[0], out=out[0])
+    return out
 
 _MESSAGE = ("{name}: rnnbook's hand-written backward gives first derivatives only, and something is "
             "being differentiated through it (a Hessian, a Hessian-vector product, autograd.functional.jvp, "

@@ -38,20 +38,16 @@ import math
 import warnings
 
 import torch
-import torch.autograd.forward_ad as fwAD
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence
 
+from ._autograd import has_tangent
 from .layer_bptt import BACKWARDS, project_inputs
 from ._validate import check_bool, check_choice, check_int, check_probability, check_shape, check_tensor
 
 __all__ = ["RecurrentLayer", "CellBase"]
 
-
-def _has_tangent(*tensors: Tensor | None) -> bool:
-    """Whether any tensor carries a forward-mode AD tangent (is a dual tensor)."""
-    return any(t is not None and fwAD.unpack_dual(t).tangent is not None for t in tensors)
 
 # (weight_ih, weight_hh, bias_ih, bias_hh, weight_hr) of one layer and direction, followed by
 # the subclass's extra parameters (``_extra_shapes``) if it has any.
@@ -306,7 +302,7 @@ class RecurrentLayer(nn.Module):
         w_ih, b_ih = params[0], params[2]
         # The hand-written Functions define a backward only (reverse mode); under forward-mode
         # AD (dual tensors, e.g. rnnbook.diagnostics.state_jacobians) the autograd loop runs.
-        hand_written = self.backward == "bptt" and not _has_tangent(x, *state, *params)
+        hand_written = self.backward == "bptt" and not has_tangent(x, *state, *params)
         if hand_written:
             gi = project_inputs(x, w_ih, b_ih)  # as F.linear, with its backward written out
         else:

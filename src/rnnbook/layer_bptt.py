@@ -63,7 +63,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ._autograd import first_order_only
+from ._autograd import first_order_only, sigmoid_backward, with_previous
 
 
 __all__ = ["elman_bptt", "gru_bptt", "lstm_bptt", "project_inputs", "InputProjection", "ElmanBPTT", "GRUBPTT", "ChoGRUBPTT", "LSTMBPTT",
@@ -81,8 +81,6 @@ def _onednn_available() -> bool:
 
 
 _ONEDNN = _onednn_available()
-# grad ⊙ y (1 − y) from the output y of σ, in one pass, into a given tensor
-_sigmoid_backward = torch.ops.aten.sigmoid_backward.grad_input
 # oneDNN's fixed cost per call (~10 µs) and per weight reordering (~0.1 ms) pay off only for
 # products of at least this many multiply-adds; smaller ones (and the tanh below
 # _TANH_MIN_NUMEL elements) use torch's own kernels. Thresholds measured on the machine of the
@@ -295,12 +293,11 @@ class GRUBPTT(torch.autograd.Function):
         # over [r_t, z_t, hn_t] (each read before it is overwritten), with n's buffer as scratch
         bn = torch.mul(n, n).neg_().add_(1)
         bn.addcmul_(bn, z, value=-1)  # Bn_t = (1 − z_t)(1 − n_t²)
-        torch.sub(out[:-1], n[1:], out=n[1:])  # h_{t-1} − n_t, over n
-        torch.sub(h0, n[0], out=n[0])
-        _sigmoid_backward(n, z, grad_input=z)  # Bz_t = (h_{t-1} − n_t) z_t (1 − z_t), over z
+        with_previous(torch.sub, out, h0, n, n)  # h_{t-1} − n_t, over n
+        sigmoid_backward(n, z, grad_input=z)  # Bz_t = (h_{t-1} − n_t) z_t (1 − z_t), over z
         torch.mul(bn, hn, out=n)  # Bn_t hn_t, over n
         torch.mul(r, bn, out=hn)  # r_t Bn_t, over hn
-        _sigmoid_backward(n, r, grad_input=r)  # Br_t = Bn_t hn_t r_t (1 − r_t), over r
+        sigmoid_backward(n, r, grad_input=r)  # Br_t = Bn_t hn_t r_t (1 − r_t), over r
         ctx.save_for_backward(h0, weight_hh, out, coef, bn, z_saved)
         return out, out[-1].clone()  # h_L apart, so that its gradient needs no (L, N, H) zeros
 

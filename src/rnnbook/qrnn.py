@@ -35,8 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ._autograd import first_order_only
-from ._recurrent import _has_tangent
+from ._autograd import first_order_only, has_tangent, sigmoid_backward, tanh_backward, with_previous
 from ._sequence import initial_state, restore_layout, sequence_input
 from ._validate import check_bool, check_choice, check_int
 from .layer_bptt import project_inputs
@@ -45,10 +44,6 @@ from .scan import _RecurrenceAttribute, _count, linear_recurrence, reverse_recur
 
 __all__ = ["QRNN", "QRNNPoolingBPTT"]
 
-# grad ⊙ y (1 − y) and grad ⊙ (1 − y²) from the output y of σ / tanh, in one pass each,
-# written into a given tensor (the out= forms of the ops torch's own autograd uses)
-_sigmoid_backward = torch.ops.aten.sigmoid_backward.grad_input
-_tanh_backward = torch.ops.aten.tanh_backward.grad_input
 
 _GATES = {"f": "zf", "fo": "zfo", "ifo": "zfoi"}
 
@@ -111,23 +106,21 @@ class QRNNPoolingBPTT(torch.autograd.Function):
         else:
             o, d_pre_o = gates[..., 2 * H:3 * H], d_pre[..., 2 * H:3 * H]
             # ∂L/∂(o_t's pre-activation) = ∂L/∂h_t ⊙ c_t ⊙ o_t (1 − o_t)
-            _sigmoid_backward(torch.mul(gh, c, out=d_pre_o), o, grad_input=d_pre_o)
+            sigmoid_backward(torch.mul(gh, c, out=d_pre_o), o, grad_input=d_pre_o)
             g_c = gh * o                                    # ∂L/∂c_t through h_t = o_t ⊙ c_t
         g_c[-1] += gcn
         dc = reverse_recurrence(f, g_c, out=g_c)            # c̄_t = g_t + f_{t+1} ⊙ c̄_{t+1}, in place
         if pooling == "ifo":
             i, d_pre_i = gates[..., 3 * H:], d_pre[..., 3 * H:]
-            _sigmoid_backward(torch.mul(dc, z, out=d_pre_i), i, grad_input=d_pre_i)    # ∂L/∂i_t = c̄_t ⊙ z_t
-            torch.mul(dc[1:], c[:-1], out=d_pre_f[1:])      # ∂L/∂f_t = c̄_t ⊙ c_{t-1}
-            torch.mul(dc[0], c0, out=d_pre_f[0])
-            _sigmoid_backward(d_pre_f, f, grad_input=d_pre_f)
-            _tanh_backward(torch.mul(dc, i, out=d_pre_z), z, grad_input=d_pre_z)     # ∂L/∂z_t = c̄_t ⊙ i_t
+            sigmoid_backward(torch.mul(dc, z, out=d_pre_i), i, grad_input=d_pre_i)    # ∂L/∂i_t = c̄_t ⊙ z_t
+            with_previous(torch.mul, c, c0, dc, d_pre_f)    # ∂L/∂f_t = c̄_t ⊙ c_{t-1}
+            sigmoid_backward(d_pre_f, f, grad_input=d_pre_f)
+            tanh_backward(torch.mul(dc, i, out=d_pre_z), z, grad_input=d_pre_z)     # ∂L/∂z_t = c̄_t ⊙ i_t
         else:
-            torch.sub(c[:-1], z[1:], out=d_pre_f[1:])       # ∂L/∂f_t = c̄_t ⊙ (c_{t-1} − z_t)
-            torch.sub(c0, z[0], out=d_pre_f[0])
-            _sigmoid_backward(d_pre_f.mul_(dc), f, grad_input=d_pre_f)
+            with_previous(torch.sub, c, c0, z, d_pre_f)     # ∂L/∂f_t = c̄_t ⊙ (c_{t-1} − z_t)
+            sigmoid_backward(d_pre_f.mul_(dc), f, grad_input=d_pre_f)
             # ∂L/∂z_t = c̄_t ⊙ (1 − f_t)
-            _tanh_backward(torch.addcmul(dc, dc, f, value=-1, out=d_pre_z), z, grad_input=d_pre_z)
+            tanh_backward(torch.addcmul(dc, dc, f, value=-1, out=d_pre_z), z, grad_input=d_pre_z)
         return d_pre, f[0] * dc[0], None
 
 
@@ -203,7 +196,7 @@ class QRNN(nn.Module):
         windows = padded if k == 1 else torch.cat([padded[j:j + x.shape[0]] for j in range(k)], dim=-1)
         # W * X as one matrix product: W (g H, d, k) laid out as (g H, k d) to match
         w2d = weight.transpose(1, 2).reshape(weight.shape[0], -1)
-        if self.recurrence == "bptt" and not _has_tangent(windows, w2d, bias):
+        if self.recurrence == "bptt" and not has_tangent(windows, w2d, bias):
             return project_inputs(windows, w2d, bias)   # the same product; oneDNN in float32 on a CPU
         return F.linear(windows, w2d, bias)
 
@@ -232,7 +225,7 @@ class QRNN(nn.Module):
         finals = []
         for layer in range(self.num_layers):
             pre = self.preactivations(x, layer)
-            if self.recurrence == "bptt" and not _has_tangent(pre, c0):
+            if self.recurrence == "bptt" and not has_tangent(pre, c0):
                 x, c_n = QRNNPoolingBPTT.apply(pre, c0[layer], self.pooling)   # the same, fused
             else:
                 x, c_n = self._pooling(pre, c0[layer])

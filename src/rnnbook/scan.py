@@ -54,9 +54,8 @@ from dataclasses import dataclass
 
 import torch
 from torch import Tensor
-from torch.autograd import forward_ad as fwAD
 
-from ._autograd import first_order_only
+from ._autograd import first_order_only, has_tangent, with_previous
 from ._validate import check_choice, check_tensor
 
 
@@ -227,9 +226,7 @@ class LinearRecurrenceBPTT(torch.autograd.Function):
     def backward(ctx, g: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         a, h, h0 = ctx.saved_tensors
         d = reverse_recurrence(a, g)                       # h̄_t, the total ∂L/∂h_t = ∂L/∂b_t
-        da = torch.empty_like(d)                           # ∂L/∂a_t = h̄_t ⊙ h_{t-1}
-        torch.mul(d[1:], h[:-1], out=da[1:])
-        torch.mul(d[0], h0, out=da[0])
+        da = with_previous(torch.mul, h, h0, d, torch.empty_like(d))   # ∂L/∂a_t = h̄_t ⊙ h_{t-1}
         return da, d, a[0] * d[0]                          # ..., ∂L/∂h_0 = a_1 ⊙ h̄_1
 
 
@@ -243,7 +240,7 @@ def linear_recurrence_bptt(a: Tensor, b: Tensor, h0: Tensor | None = None) -> Te
     :func:`linear_recurrence_loop`. :func:`count_ops` counts it as a loop of ``T`` steps.
     """
     a, b, h0 = _check(a, b, h0)
-    if any(t is not None and fwAD.unpack_dual(t).tangent is not None for t in (a, b, h0)):
+    if has_tangent(a, b, h0):
         return linear_recurrence_loop(a, b, h0)
     _count(loops=1, steps=a.shape[0], products=a.numel())
     return LinearRecurrenceBPTT.apply(a, b, torch.zeros_like(b[0]) if h0 is None else h0)

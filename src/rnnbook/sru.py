@@ -43,8 +43,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-from ._autograd import first_order_only
-from ._recurrent import _has_tangent
+from ._autograd import first_order_only, has_tangent, sigmoid_backward, with_previous
 from ._sequence import initial_state, restore_layout, sequence_input
 from ._validate import check_bool, check_choice, check_int
 from .layer_bptt import project_inputs
@@ -54,9 +53,6 @@ from .scan import _RecurrenceAttribute, _count, linear_recurrence, reverse_recur
 __all__ = ["SRU", "SRULayerBPTT"]
 
 _VERSIONS = ("2018", "2017")
-# grad ⊙ y (1 − y) from the output y of σ, in one pass, into a given tensor (the out= form of
-# the op torch's own autograd uses)
-_sigmoid_backward = torch.ops.aten.sigmoid_backward.grad_input
 
 
 class SRULayerBPTT(torch.autograd.Function):
@@ -126,13 +122,11 @@ class SRULayerBPTT(torch.autograd.Function):
             torch.sub(c, U[..., 3 * H:], out=d_pre_r)
         else:
             torch.add(c, x, alpha=-alpha, out=d_pre_r)
-        _sigmoid_backward(d_pre_r.mul_(gh), r, grad_input=d_pre_r)
+        sigmoid_backward(d_pre_r.mul_(gh), r, grad_input=d_pre_r)
         g_c = gh * r                                        # ∂L/∂c_t from h_t ...
         g_c[-1] += gcn                                      # ... from c_T ...
         # s_t = (c_{t-1} − u_t) ⊙ f_t (1 − f_t) = ∂c_t / ∂(f_t's pre-activation), held in d_pre_f
-        torch.sub(c[:-1], u[1:], out=d_pre_f[1:])
-        torch.sub(c0, u[0], out=d_pre_f[0])
-        s = _sigmoid_backward(d_pre_f, f, grad_input=d_pre_f)
+        s = sigmoid_backward(with_previous(torch.sub, c, c0, u, d_pre_f), f, grad_input=d_pre_f)
         if v is None:
             jac = f                                         # ∂c_t / ∂c_{t-1}
         else:
@@ -153,15 +147,8 @@ class SRULayerBPTT(torch.autograd.Function):
         if v is not None:
             dc0 += d_pre_r[0] * v_r
             # ∂L/∂v = Σ_t (∂L/∂pre_t) ⊙ c_{t-1}, for f and r (dc's buffer is free again)
-            dv = torch.cat([_times_previous(d, c, c0, dc).sum(dim=(0, 1)) for d in (d_pre_f, d_pre_r)])
+            dv = torch.cat([with_previous(torch.mul, c, c0, d, dc).sum(dim=(0, 1)) for d in (d_pre_f, d_pre_r)])
         return dU, dx, d_bias, dv, dc0, None
-
-
-def _times_previous(d: Tensor, c: Tensor, c0: Tensor, out: Tensor) -> Tensor:
-    """``d_t ⊙ c_{t-1}`` for all t (``c_0`` first), written into ``out``."""
-    torch.mul(d[1:], c[:-1], out=out[1:])
-    torch.mul(d[0], c0, out=out[0])
-    return out
 
 
 class SRU(nn.Module):
@@ -243,7 +230,7 @@ class SRU(nn.Module):
         H = self.hidden_size
         weight, bias = getattr(self, f"weight_l{layer}"), getattr(self, f"bias_l{layer}")
         v = getattr(self, f"weight_c_l{layer}", None)
-        if self.recurrence == "bptt" and not _has_tangent(x, weight, bias, v, c):
+        if self.recurrence == "bptt" and not has_tangent(x, weight, bias, v, c):
             U = project_inputs(x, weight, None)  # as below, the product through oneDNN in float32 on a CPU
             return SRULayerBPTT.apply(U, x, bias, v, c, self.alpha)
         U = x @ weight.T                       # W x_t, W_f x_t, W_r x_t (, W_p x_t) for all t at once
