@@ -18,24 +18,36 @@ def _leaf(*shape):
     return torch.randn(*shape, dtype=F64, requires_grad=True)
 
 
-@pytest.mark.parametrize("nonlinearity,bias", list(itertools.product(["tanh", "relu"], [True, False])))
-def test_elman_function_gradcheck(nonlinearity, bias):
-    L, N, H = 5, 3, 4
-    gi, h0, w = _leaf(L, N, H), _leaf(N, H), _leaf(H, H)
-    b = _leaf(H) if bias else None
-    inputs = (gi, h0, w, b) if bias else (gi, h0, w)
+@pytest.mark.parametrize("nonlinearity,biases", list(itertools.product(["tanh", "relu"], ["both", "ih", "hh", "none"])))
+def test_elman_function_gradcheck(nonlinearity, biases):
+    """ElmanBPTT does the input projection too: gradients of x, h0, W_ih, W_hh and each bias,
+    with more steps than one backward block (so the blocks' sums meet)."""
+    from rnnbook import layer_bptt
+    L, N, H_in, H = 7, 3, 2, 4
+    x, h0, w_ih, w_hh = _leaf(L, N, H_in), _leaf(N, H), _leaf(H, H_in), _leaf(H, H)
+    b_ih = _leaf(H) if biases in ("both", "ih") else None
+    b_hh = _leaf(H) if biases in ("both", "hh") else None
+    inputs = [x, h0, w_ih, w_hh, b_ih, b_hh]
+    leaves = tuple(t for t in inputs if t is not None)
 
-    def f(gi, h0, w, b=None):
-        return ElmanBPTT.apply(gi, h0, w, b, nonlinearity)
+    def f(*leaves):
+        it = iter(leaves)
+        args = [next(it) if t is not None else None for t in inputs]
+        return ElmanBPTT.apply(*args, nonlinearity)
 
-    assert torch.autograd.gradcheck(f, inputs)
+    old = layer_bptt._BLOCK_ROWS
+    layer_bptt._BLOCK_ROWS = 2 * N  # blocks of two steps: 7 steps make four blocks, the first one short
+    try:
+        assert torch.autograd.gradcheck(f, leaves)
+    finally:
+        layer_bptt._BLOCK_ROWS = old
 
 
 @pytest.mark.parametrize("function,bias", list(itertools.product([GRUBPTT, ChoGRUBPTT], [True, False])))
 def test_gru_function_gradcheck(function, bias):
     L, N, H = 5, 3, 4
     inputs = (_leaf(L, N, 3 * H), _leaf(N, H), _leaf(3 * H, H)) + ((_leaf(3 * H),) if bias else ())
-    assert torch.autograd.gradcheck(lambda gi, h0, w, b=None: function.apply(gi, h0, w, b), inputs)
+    assert torch.autograd.gradcheck(lambda gi, h0, w, b=None: function.apply(gi, h0, w, b)[:2], inputs)
 
 
 @pytest.mark.parametrize("bias,proj", list(itertools.product([True, False], [0, 2])))
@@ -123,19 +135,21 @@ def test_bptt_and_autograd_paths_agree(kind, num_layers, bidirectional, batch_fi
     assert worst <= TOL
 
 
-def test_only_final_state_used():
-    """A loss on c_n (or h_n) alone: the backward starts from a zero output gradient."""
-    for kind in ["RNN", "GRU", "LSTM"]:
-        fast = getattr(rnnbook, kind)(3, 4, dtype=F64)
-        slow = getattr(rnnbook, kind)(3, 4, dtype=F64, backward="autograd")
-        slow.load_state_dict(fast.state_dict())
-        x = torch.randn(6, 2, 3, dtype=F64)
-        grads = []
-        for m in (fast, slow):
-            _, state = m(x)
-            last = state[1] if kind == "LSTM" else state
-            grads.append(torch.autograd.grad(last.square().sum(), list(m.parameters())))
-        assert max((u - v).abs().max().item() for u, v in zip(*grads)) <= TOL, kind
+@pytest.mark.parametrize("used", ["final state", "output"])
+@pytest.mark.parametrize("kind", ["RNN", "GRU", "LSTM"])
+def test_only_one_output_used(kind, used):
+    """A loss on c_n (or h_n) alone, or on the output alone: the backward starts from the one
+    gradient it is given (the other stays None, never made into zeros)."""
+    fast = getattr(rnnbook, kind)(3, 4, dtype=F64)
+    slow = getattr(rnnbook, kind)(3, 4, dtype=F64, backward="autograd")
+    slow.load_state_dict(fast.state_dict())
+    x = torch.randn(6, 2, 3, dtype=F64)
+    grads = []
+    for m in (fast, slow):
+        out, state = m(x)
+        last = state[1] if kind == "LSTM" else state
+        grads.append(torch.autograd.grad((last if used == "final state" else out).square().sum(), list(m.parameters())))
+    assert max((u - v).abs().max().item() for u, v in zip(*grads)) <= TOL
 
 
 def test_no_grad_forward_equals_grad_forward():
@@ -261,3 +275,93 @@ def test_forward_mode_ad_falls_back_to_the_autograd_loop(kind):
     jac = torch.autograd.functional.jacobian(lambda x: layer(x)[0], x)
     ref = (jac.reshape(out.numel(), x.numel()) @ tangent.reshape(-1)).reshape(out.shape)
     assert (jvp - ref).abs().max().item() <= 1e-12
+
+
+def _grads_of(module, x, weights, retain=False):
+    """Gradients of x and every parameter for the loss Σ output ⊙ w + Σ h_n ⊙ w'; with
+    ``retain``, two backward passes through one graph (each must give the same)."""
+    x = x.detach().clone().requires_grad_(True)
+    module.zero_grad(set_to_none=True)
+    out, h_n = module(x)
+    loss = (out * weights[0]).sum() + (h_n * weights[1]).sum()
+    passes = []
+    for _ in range(2 if retain else 1):
+        module.zero_grad(set_to_none=True)
+        x.grad = None
+        loss.backward(retain_graph=retain)
+        passes.append([x.grad.clone()] + [p.grad.clone() for p in module.parameters()])
+    return passes
+
+
+@pytest.mark.parametrize("kind", ["RNN", "GRU"])
+def test_a_retained_graph_gives_the_same_gradients_twice(kind):
+    """The GRU's backward writes each step's gradients over that step's saved factors, but only
+    when autograd frees the graph after the pass: with retain_graph=True the factors stay
+    intact, so a second backward through the same graph gives the same gradients, which are
+    those of a fresh pass and of the autograd path (40 steps: several of the RNN's blocks)."""
+    fast = getattr(rnnbook, kind)(3, 5, 2, bidirectional=True, dtype=F64)
+    slow = getattr(rnnbook, kind)(3, 5, 2, bidirectional=True, dtype=F64, backward="autograd")
+    slow.load_state_dict(fast.state_dict())
+    x = torch.randn(40, 4, 3, dtype=F64)
+    weights = [torch.randn(40, 4, 10, dtype=F64), torch.randn(4, 4, 5, dtype=F64)]
+    first, second = _grads_of(fast, x, weights, retain=True)
+    (fresh,) = _grads_of(fast, x, weights)
+    (reference,) = _grads_of(slow, x, weights)
+    for a, b, c, d in zip(first, second, fresh, reference, strict=True):
+        assert torch.equal(a, b) and torch.equal(a, c)
+        assert (a - d).abs().max().item() <= TOL
+
+
+def test_without_the_private_keep_graph_call_nothing_is_overwritten(monkeypatch):
+    """``_keep_graph`` reads a private torch call; where it is missing it answers True (the
+    GRU's backward then writes into buffers of its own) and the gradients stay right."""
+    from rnnbook import layer_bptt
+    assert layer_bptt._keep_graph() is True  # outside a backward pass autograd keeps nothing to free
+    monkeypatch.delattr(torch._C._autograd, "_get_current_graph_task_keep_graph")
+    assert layer_bptt._keep_graph() is True
+    fast, slow = rnnbook.GRU(3, 5, dtype=F64), rnnbook.GRU(3, 5, dtype=F64, backward="autograd")
+    slow.load_state_dict(fast.state_dict())
+    x = torch.randn(6, 2, 3, dtype=F64)
+    weights = [torch.randn(6, 2, 5, dtype=F64), torch.randn(1, 2, 5, dtype=F64)]
+    for a, b in zip(_grads_of(fast, x, weights)[0], _grads_of(slow, x, weights)[0], strict=True):
+        assert (a - b).abs().max().item() <= TOL
+
+
+def test_gru_bptt_overwrites_gi_only_when_allowed():
+    from rnnbook.layer_bptt import gru_bptt
+    gi, h0, w, b = torch.randn(4, 2, 9, dtype=F64), torch.randn(2, 3, dtype=F64), torch.randn(9, 3, dtype=F64), None
+    kept = gi.clone()
+    out, h_n = gru_bptt(gi, h0, w, b)
+    assert torch.equal(gi, kept)
+    out2, h_n2 = gru_bptt(gi, h0, w, b, overwrite_gi=True)
+    assert torch.equal(out, out2) and torch.equal(h_n, h_n2)
+    assert not torch.equal(gi, kept)  # its memory now holds the backward's factors
+    with pytest.raises(TypeError, match="overwrite_gi must be a bool, got int"):
+        gru_bptt(kept, h0, w, b, overwrite_gi=1)
+
+
+@pytest.mark.parametrize("steps", [1, 16, 17, 40])
+def test_elman_float32_blocks(steps):
+    """In float32 with batch 32 the RNN's backward runs in blocks of 16 steps (512 rows) through
+    oneDNN: 1, 16, 17 and 40 steps (one block, exactly one, one and one step, three) agree
+    with the autograd path up to float32 rounding (relative 1e-4)."""
+    fast = rnnbook.RNN(16, 128)
+    slow = rnnbook.RNN(16, 128, backward="autograd")
+    slow.load_state_dict(fast.state_dict())
+    x = torch.randn(steps, 32, 16)
+    weights = [torch.randn(steps, 32, 128), torch.randn(1, 32, 128)]
+    for a, b in zip(_grads_of(fast, x, weights)[0], _grads_of(slow, x, weights)[0], strict=True):
+        assert (a - b).abs().max().item() <= 1e-4 * b.abs().max().item()
+
+
+@pytest.mark.parametrize("retain", [False, True])
+def test_gru_backward_writes_over_its_factors_only_when_the_graph_is_freed(retain):
+    """Where ∂L/∂gi lives: in the buffer of saved factors (GRUBPTT's third output) after a pass
+    that frees the graph, in a tensor of its own after one that keeps it."""
+    from rnnbook.layer_bptt import GRUBPTT
+    gi = _leaf(5, 3, 12).clone()
+    seen = []
+    gi.register_hook(lambda g: seen.append(g.data_ptr()))
+    out, h_n, buf = GRUBPTT.apply(gi, _leaf(3, 4), _leaf(12, 4), _leaf(12))
+    (out.sum() + h_n.sum()).backward(retain_graph=retain)
+    assert (seen[0] == buf.data_ptr()) is not retain

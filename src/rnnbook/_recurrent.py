@@ -25,7 +25,8 @@ inside it.
 
 The layers with a hand-written backward (``backward="bptt"``, the default: RNN, GRU in
 either form, LSTM; not the peephole LSTM) run the loop inside a ``torch.autograd.Function`` of
-:mod:`rnnbook.layer_bptt` (``_bptt``); ``backward="autograd"`` runs the readable per-step loop
+:mod:`rnnbook.layer_bptt` (``_bptt``, given the layer's input: it does the input projection too);
+``backward="autograd"`` runs the readable per-step loop
 below and lets autograd record it. The hand-written backward gives first derivatives only:
 a backward pass with ``create_graph=True`` (Hessians, ``torch.autograd.functional.jvp``,
 gradient penalties) raises a RuntimeError that names ``backward="autograd"``
@@ -43,7 +44,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence
 
 from ._autograd import has_tangent
-from .layer_bptt import BACKWARDS, project_inputs
+from .layer_bptt import BACKWARDS
 from ._validate import check_bool, check_choice, check_int, check_probability, check_shape, check_tensor
 
 __all__ = ["RecurrentLayer", "CellBase"]
@@ -231,10 +232,10 @@ class RecurrentLayer(nn.Module):
         """One time step given the precomputed input projection ``gi_t = x_t W_ih^T + b_ih``."""
         raise NotImplementedError
 
-    def _bptt(self, gi: Tensor, state: tuple[Tensor, ...], params: Params) -> tuple[Tensor, tuple[Tensor, ...]] | None:
-        """The whole loop over time with the hand-written backward (:mod:`rnnbook.layer_bptt`), given
-        ``gi`` (L, N, gates * H); returns ``(outputs, final state)``, or None where the layer
-        has none (then the autograd loop runs)."""
+    def _bptt(self, x: Tensor, state: tuple[Tensor, ...], params: Params) -> tuple[Tensor, tuple[Tensor, ...]] | None:
+        """One layer in one direction with the hand-written backward (:mod:`rnnbook.layer_bptt`),
+        the input projection included, given time-major ``x`` (L, N, H_in); returns
+        ``(outputs, final state)``, or None where the layer has none (then the autograd loop runs)."""
         return None
 
     def _pack_state(self, states: tuple[Tensor, ...]):
@@ -302,15 +303,11 @@ class RecurrentLayer(nn.Module):
         w_ih, b_ih = params[0], params[2]
         # The hand-written Functions define a backward only (reverse mode); under forward-mode
         # AD (dual tensors, e.g. rnnbook.diagnostics.state_jacobians) the autograd loop runs.
-        hand_written = self.backward == "bptt" and not has_tangent(x, *state, *params)
-        if hand_written:
-            gi = project_inputs(x, w_ih, b_ih)  # as F.linear, with its backward written out
-        else:
-            gi = F.linear(x, w_ih, b_ih)  # all time steps in one product: (L, N, gates * H)
-        if hand_written:
-            fused = self._bptt(gi, state, params)
+        if self.backward == "bptt" and not has_tangent(x, *state, *params):
+            fused = self._bptt(x, state, params)
             if fused is not None:
                 return fused
+        gi = F.linear(x, w_ih, b_ih)  # all time steps in one product: (L, N, gates * H)
         outputs = []
         for t in range(x.shape[0]):
             state = self._step(gi[t], state, params)

@@ -26,7 +26,7 @@ import torch
 from torch import Tensor
 
 from ._recurrent import CellBase, Params, RecurrentLayer
-from .layer_bptt import gru_bptt
+from .layer_bptt import gru_bptt, project_inputs
 from ._validate import check_bool
 
 __all__ = ["GRUCell", "GRU", "gru_step"]
@@ -147,7 +147,9 @@ class GRU(RecurrentLayer):
         _, w_hh, _, b_hh, _ = params
         return (gru_step(gi_t, state[0], w_hh, b_hh, self.reset_after),)
 
-    def _bptt(self, gi: Tensor, state: tuple[Tensor, ...], params: Params):
-        _, w_hh, _, b_hh, _ = params
-        out, h_n = gru_bptt(gi, state[0], w_hh, b_hh, self.reset_after)
+    def _bptt(self, x: Tensor, state: tuple[Tensor, ...], params: Params):
+        w_ih, w_hh, b_ih, b_hh, _ = params
+        gi = project_inputs(x, w_ih, b_ih)  # all steps in one product, with its backward written out
+        # gi is this layer's own projection, read by nothing else: the Function may write over it
+        out, h_n = gru_bptt(gi, state[0], w_hh, b_hh, self.reset_after, overwrite_gi=True)
         return out, (h_n,)

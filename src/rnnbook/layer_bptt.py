@@ -1,8 +1,9 @@
 r"""Hand-written backpropagation through time (BPTT) for the Elman RNN, the GRU and the LSTM.
 
 Each recurrence is a ``torch.autograd.Function``. Its forward runs the loop over time
-(the input projection ``gi = x W_ih^T + b_ih`` of every step is already done, in one matrix
-product, by the layer) and keeps what the backward needs; its backward is BPTT: one loop
+(the input projection ``gi = x W_ih^T + b_ih`` of every step is done before it, in one matrix
+product: by :class:`InputProjection` for the GRU and the LSTM, inside :class:`ElmanBPTT`
+for the Elman RNN) and keeps what the backward needs; its backward is BPTT: one loop
 from the last step to the first that carries ``∂L/∂h_t`` (and ``∂L/∂c_t``) backwards and
 stores the gradient of every step's pre-activations. The weight gradients are then *one*
 matrix product over all steps, because
@@ -12,8 +13,15 @@ matrix product over all steps, because
 
 with ``δ_t`` the gradient of step ``t``'s pre-activation (a row per sequence of the batch),
 ``Δ`` all the ``δ_t`` stacked, and ``H_prev`` the states ``h_0 … h_{T-1}`` stacked. The
-gradient of ``gi`` is ``Δ`` itself; the layer's autograd turns it into the gradients of
-``x``, ``W_ih`` and ``b_ih`` (again one product each).
+gradient of ``gi`` is ``Δ`` itself; :class:`InputProjection`'s backward turns it into the
+gradients of ``x``, ``W_ih`` and ``b_ih`` (again one product each). :class:`ElmanBPTT` does
+these sums a block of steps at a time, so that its ``δ_t`` never fill an (L, N, H) tensor.
+
+Memory: the Functions keep what the backward needs in few (L, N, ·) buffers and write
+factors and gradients over them in place (:class:`GRUBPTT` also over the ``gi`` the layer
+hands it, and, in a backward pass after which autograd frees the graph, each step's
+gradients over that step's factors). The performance appendix measures the peak memory of a
+forward+backward pass against torch's own layers.
 
 Notation (torch's row-vector convention; ``⊙`` elementwise, ``σ`` the logistic function):
 ``g_t = ∂L/∂h_t`` from the layer's output at step ``t`` (the loss's direct dependence),
@@ -126,7 +134,9 @@ class InputProjection(torch.autograd.Function):
         ctx.save_for_backward(x if need[1] else None, weight_ih if need[0] else None)
         ctx.has_bias, ctx.shape = bias_ih is not None, x.shape
         L, N, _ = x.shape
-        return _linear(x.reshape(L * N, -1), weight_ih.contiguous(), bias_ih).view(L, N, -1)
+        # detached: a plain tensor, not a view of the 2-D product, so that a Function after this
+        # one may overwrite it in place (GRUBPTT with overwrite_gi)
+        return _linear(x.reshape(L * N, -1), weight_ih.contiguous(), bias_ih).view(L, N, -1).detach()
 
     @staticmethod
     @first_order_only
@@ -171,7 +181,9 @@ def _pack(w: Tensor, batch: int) -> Tensor:
     return w.contiguous()
 
 
-_T_PRODUCT_ROWS = 1024
+_T_PRODUCT_ROWS = 512
+# rows (steps × batch) of the blocks in which ElmanBPTT's backward sums its products over time
+_BLOCK_ROWS = 512
 
 
 def _t_product(a: Tensor, b: Tensor) -> Tensor:
@@ -179,15 +191,25 @@ def _t_product(a: Tensor, b: Tensor) -> Tensor:
 
     Through oneDNN (float32, CPU, large enough), which wants both operands with M as their
     last dimension: the rows go in blocks of ``_T_PRODUCT_ROWS``, each block transposed into
-    a small copy, so the copies never hold more than one block (at the benchmark's shapes
-    the blocks were also faster than one transposed copy of everything)."""
-    if _onednn_for(a, a.shape[0] * a.shape[1] * b.shape[1]):
-        total = None
-        for i in range(0, a.shape[0], _T_PRODUCT_ROWS):
-            block = _linear(a[i:i + _T_PRODUCT_ROWS].T.contiguous(), b[i:i + _T_PRODUCT_ROWS].T.contiguous())
-            total = block if total is None else total.add_(block)
-        return total
-    return a.T @ b
+    the same two small buffers, so the copies never hold more than one block (at the
+    benchmark's shapes the blocks were also faster than one transposed copy of everything,
+    and 512 rows as fast as 1024 with half the memory)."""
+    M, P = a.shape
+    Q = b.shape[1]
+    if not _onednn_for(a, M * P * Q):
+        return a.T @ b
+    rows = min(_T_PRODUCT_ROWS, M)
+    a_block, b_block = a.new_empty(P, rows), b.new_empty(Q, rows)
+    total = None
+    for i in range(0, M, rows):
+        n = min(rows, M - i)
+        if n == rows:
+            ta, tb = a_block.copy_(a[i:i + n].T), b_block.copy_(b[i:i + n].T)
+        else:  # the last, shorter block
+            ta, tb = a[i:i + n].T.contiguous(), b[i:i + n].T.contiguous()
+        block = _linear(ta, tb)
+        total = block if total is None else total.add_(block)
+    return total
 
 
 def _with_bias(gi: Tensor, bias: Tensor | None) -> Tensor:
@@ -207,111 +229,216 @@ def _weight_grads(delta: Tensor, h0: Tensor, out: Tensor, need_w: bool, need_b: 
 
 
 class ElmanBPTT(torch.autograd.Function):
-    r"""``h_t = act(gi_t + h_{t-1} W_hh^T + b_hh)`` for all ``t``, with the BPTT backward.
+    r"""The Elman layer ``h_t = act(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)`` for all ``t``,
+    input projection included, with the BPTT backward.
 
-    ``apply(gi, h0, weight_hh, bias_hh, nonlinearity)``: ``gi`` (L, N, H), ``h0`` (N, H),
-    ``weight_hh`` (H, H), ``bias_hh`` (H) or None, ``nonlinearity`` ``'tanh'`` or ``'relu'``.
-    Returns the states ``h_1 … h_L``, shape (L, N, H), and ``h_L`` again, (N, H).
+    ``apply(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, nonlinearity)``: ``x`` (L, N, H_in),
+    ``h0`` (N, H), ``weight_ih`` (H, H_in), ``weight_hh`` (H, H), ``bias_ih`` and ``bias_hh``
+    (H) or None, ``nonlinearity`` ``'tanh'`` or ``'relu'``. Returns the states ``h_1 … h_L``,
+    shape (L, N, H), and ``h_L`` again, (N, H).
+
+    Unlike the gated Functions, this one does the input projection itself (one matrix product
+    for all steps, into the buffer that then holds ``a_t`` and ``h_t``): its backward then
+    needs no (L, N, H) tensor of its own. It runs in blocks of steps from the last; each
+    block's ``δ_t`` live in a small buffer while they give the block's share of
+    ``∂L/∂W_hh = Σ_t δ_t^T h_{t-1}``, ``∂L/∂W_ih = Σ_t δ_t^T x_t``, ``∂L/∂b = Σ_t δ_t`` and
+    its rows of ``∂L/∂x_t = δ_t W_ih`` (one matrix product each per block).
     """
 
     @staticmethod
-    def forward(ctx, gi, h0, weight_hh, bias_hh, nonlinearity):
-        out = _with_bias(gi, bias_hh)  # a_t, overwritten in place by h_t
-        steps = out.unbind(0)
-        weight = _pack(weight_hh, h0.shape[0])
+    def forward(ctx, x, h0, weight_ih, weight_hh, bias_ih, bias_hh, nonlinearity):
+        ctx.set_materialize_grads(False)  # an unused output's gradient stays None, not zeros
+        L, N, _ = x.shape
+        bias = bias_ih if bias_hh is None else (bias_hh if bias_ih is None else bias_ih + bias_hh)
+        # a_t without its recurrent term, all steps in one product: x_t W_ih^T + b_ih + b_hh
+        out = _linear(x.reshape(L * N, -1), weight_ih.contiguous(), bias).view(L, N, -1).detach()
+        weight = _pack(weight_hh, N)
         h = h0
-        for a in steps:
-            # a_t = gi_t + b_hh + h_{t-1} W_hh^T
+        for a in out.unbind(0):
+            # a_t += h_{t-1} W_hh^T
             a.add_(_linear(h, weight))
-            # h_t = act(a_t)
+            # h_t = act(a_t), over a_t
             h = _tanh_(a) if nonlinearity == "tanh" else a.relu_()
+        need = ctx.needs_input_grad
         ctx.nonlinearity = nonlinearity
-        ctx.save_for_backward(h0, weight_hh, out)
-        ctx.has_bias = bias_hh is not None
+        ctx.has_bias = (bias_ih is not None, bias_hh is not None)
+        # x only for ∂L/∂W_ih, W_ih only for ∂L/∂x
+        ctx.save_for_backward(x if need[2] else None, h0, weight_ih if need[0] else None, weight_hh, out)
         return out, out[-1].clone()  # h_L apart, so that its gradient needs no (L, N, H) zeros
 
     @staticmethod
     @first_order_only
     def backward(ctx, grad_out, grad_last):
-        h0, weight_hh, out = ctx.saved_tensors
-        # act'(a_t) from the saved h_t: 1 − h_t² for tanh, [h_t > 0] for relu; written into
-        # δ's buffer, which the loop then multiplies by dh_t in place
-        delta = torch.empty_like(out)
-        if ctx.nonlinearity == "tanh":
-            torch.mul(out, out, out=delta).neg_().add_(1)
-        else:
-            torch.gt(out, 0, out=delta)
-        deltas, grads = delta.unbind(0), grad_out.unbind(0)
-        w_t = _pack(weight_hh.T, out.shape[1])
-        dh = grads[-1] + grad_last
-        for t in range(out.shape[0] - 1, -1, -1):
-            # δ_t = dh_t ⊙ act'(a_t)
-            deltas[t].mul_(dh)
-            if t > 0:
-                # dh_{t-1} = g_{t-1} + δ_t W_hh
-                dh = _linear(deltas[t], w_t).add_(grads[t - 1])
+        x, h0, weight_ih, weight_hh, out = ctx.saved_tensors
+        L, N, H = out.shape
         need = ctx.needs_input_grad
-        dh0 = delta[0] @ weight_hh if need[1] else None
-        dw, db = _weight_grads(delta, h0, out, need[2], need[3] and ctx.has_bias)
-        return delta, dh0, dw, db, None
+        if grad_out is None and grad_last is None:
+            return (None,) * 7
+        grads = grad_out.unbind(0) if grad_out is not None else None
+        if grads is None:
+            dh = grad_last
+        else:
+            dh = grads[-1] if grad_last is None else grads[-1] + grad_last
+        steps = max(1, _BLOCK_ROWS // N)  # steps per block
+        delta = out.new_empty(min(steps, L), N, H)
+        w_t = _pack(weight_hh.T, N)
+        w_ih_t = weight_ih.T.contiguous() if need[0] else None
+        dx = torch.empty(x.shape if x is not None else (L, N, weight_ih.shape[1]), dtype=out.dtype,
+                         device=out.device) if need[0] else None
+        dw_ih = dw_hh = db = dh0 = None
+        for b in range(L, 0, -steps):
+            a = max(0, b - steps)
+            d = delta[:b - a]
+            # act'(a_t) from the saved h_t: 1 − h_t² for tanh, [h_t > 0] for relu, in δ's buffer
+            if ctx.nonlinearity == "tanh":
+                torch.mul(out[a:b], out[a:b], out=d).neg_().add_(1)
+            else:
+                torch.gt(out[a:b], 0, out=d)
+            ds = d.unbind(0)
+            for t in range(b - 1, a - 1, -1):
+                # δ_t = dh_t ⊙ act'(a_t)
+                ds[t - a].mul_(dh)
+                if t > 0:
+                    # dh_{t-1} = g_{t-1} + δ_t W_hh
+                    dh = _linear(ds[t - a], w_t)
+                    if grads is not None:
+                        dh.add_(grads[t - 1])
+                elif need[1]:
+                    dh0 = _linear(ds[0], w_t)  # ∂L/∂h_0 = δ_1 W_hh
+            # the block's share of the sums over t
+            flat = d.flatten(0, 1)
+            if need[3]:
+                # Σ δ_t^T h_{t-1}; h_{t-1} is h_0 for the first step
+                if a > 0:
+                    part = _t_product(flat, out[a - 1:b - 1].flatten(0, 1))
+                else:
+                    part = torch.mm(d[0].T, h0)
+                    if b > 1:
+                        part.add_(_t_product(d[1:].flatten(0, 1), out[:b - 1].flatten(0, 1)))
+                dw_hh = part if dw_hh is None else dw_hh.add_(part)
+            if need[2]:
+                part = _t_product(flat, x[a:b].flatten(0, 1))
+                dw_ih = part if dw_ih is None else dw_ih.add_(part)
+            if (need[4] and ctx.has_bias[0]) or (need[5] and ctx.has_bias[1]):
+                part = flat.sum(0)
+                db = part if db is None else db.add_(part)
+            if need[0]:
+                dx[a:b] = _linear(flat, w_ih_t).view(b - a, N, -1)
+        db_ih = db if need[4] and ctx.has_bias[0] else None
+        db_hh = None
+        if need[5] and ctx.has_bias[1]:
+            db_hh = db.clone() if db_ih is not None else db
+        return dx, dh0, dw_ih, dw_hh, db_ih, db_hh, None
+
+
+def _keep_graph() -> bool:
+    """Whether the backward pass now running keeps the graph for another one (``retain_graph``,
+    ``create_graph``). When it does not, autograd frees each node's saved tensors once the node's
+    backward has run, so a backward may write over saved buffers of its own that it reads for the
+    last time (PyTorch's compiled autograd decides the same way, with the same private call).
+    Without that call (another torch), it answers True: nothing is overwritten."""
+    try:
+        return torch._C._autograd._get_current_graph_task_keep_graph()
+    except (AttributeError, RuntimeError):
+        return True
+
+
+# elements of the scratch tensor that GRUBPTT's factors are computed in, a block of steps at a time
+_FACTOR_BLOCK = 1 << 17
 
 
 class GRUBPTT(torch.autograd.Function):
     r"""The GRU recurrence (torch's ``reset_after`` form) for all ``t``, with the BPTT backward.
 
-    ``apply(gi, h0, weight_hh, bias_hh)``: ``gi`` (L, N, 3H) (gates r, z, n), ``h0`` (N, H),
-    ``weight_hh`` (3H, H), ``bias_hh`` (3H) or None. Returns ``h_1 … h_L``, shape (L, N, H), and ``h_L`` again, (N, H).
+    ``apply(gi, h0, weight_hh, bias_hh, overwrite_gi=False)``: ``gi`` (L, N, 3H) (gates r, z, n),
+    ``h0`` (N, H), ``weight_hh`` (3H, H), ``bias_hh`` (3H) or None. Returns ``h_1 … h_L``,
+    shape (L, N, H), ``h_L`` again, (N, H), and the (L, N, 3H) buffer that holds the backward's
+    factors.
+
+    Memory: that buffer is ``gi`` itself when ``overwrite_gi`` is True and ``gi`` is contiguous
+    (``gi`` is then marked dirty and returned as the third output; its values are no longer
+    the projection), otherwise a copy of ``gi``. The loop writes ``r_t, z_t, n_t`` over
+    ``gi_t`` and the factors over them. A backward pass after which autograd frees the graph
+    (no ``retain_graph``; ``_keep_graph`` in the source) writes each step's gradients over
+    that step's factors, so it allocates no (L, N, 3H) tensor of its own; one that keeps the
+    graph (``retain_graph=True``) leaves the factors intact for the next.
     """
 
     @staticmethod
-    def forward(ctx, gi, h0, weight_hh, bias_hh):
+    def forward(ctx, gi, h0, weight_hh, bias_hh, overwrite_gi=False):
+        ctx.set_materialize_grads(False)  # an unused output's gradient stays None, not (L, N, H) zeros
         L, N, H3 = gi.shape
         H = H3 // 3
-        n = gi.new_empty(L, N, H)
+        in_place = overwrite_gi and gi.is_contiguous()
+        buf = gi if in_place else gi.clone(memory_format=torch.contiguous_format)
+        need = any(ctx.needs_input_grad)
         out = gi.new_empty(L, N, H)
+        hn = gi.new_empty(L, N, H) if need else None  # hn_t, kept for the factors
         weight = _pack(weight_hh, N)
-        # gh_t = [gh_r, gh_z, hn_t]; the loop turns its first two blocks into r_t, z_t in place,
-        # and after the loop all three blocks become the backward's factors
-        coef = gi.new_empty(L, N, H3)
-        gis, ns, outs, coefs = gi.unbind(0), n.unbind(0), out.unbind(0), coef.unbind(0)
+        bufs, outs = buf.unbind(0), out.unbind(0)
         h = h0
         for t in range(L):
             # gh_t = h_{t-1} W_hh^T + b_hh   (the three recurrent products in one)
-            gh = coefs[t].copy_(_linear(h, weight, bias_hh))
-            # [r_t, z_t] = σ(gi_rz + gh_rz), over gh_rz
-            rz = gh[:, :2 * H].add_(gis[t][:, :2 * H]).sigmoid_()
-            # n_t = tanh(gi_n + r_t ⊙ hn_t)
-            _tanh_(torch.addcmul(gis[t][:, 2 * H:], rz[:, :H], gh[:, 2 * H:], out=ns[t]))
+            gh = _linear(h, weight, bias_hh)
+            g = bufs[t]
+            # [r_t, z_t] = σ(gi_rz + gh_rz), over gi_rz
+            rz = g[:, :2 * H].add_(gh[:, :2 * H]).sigmoid_()
+            hn_t = hn[t].copy_(gh[:, 2 * H:]) if need else gh[:, 2 * H:]
+            # n_t = tanh(gi_n + r_t ⊙ hn_t), over gi_n
+            n = _tanh_(g[:, 2 * H:].addcmul_(rz[:, :H], hn_t))
             # h_t = n_t + z_t ⊙ (h_{t-1} − n_t) = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t-1}
-            h = torch.addcmul(ns[t], rz[:, H:], h - ns[t], out=outs[t])
+            h = torch.addcmul(n, rz[:, H:], h - n, out=outs[t])
         ctx.has_bias = bias_hh is not None
-        if not any(ctx.needs_input_grad):
-            return out, out[-1].clone()
-        r, z, hn = coef[..., :H], coef[..., H:2 * H], coef[..., 2 * H:]
-        z_saved = z.contiguous()  # z_t, which the backward loop reads (its slot is overwritten next)
-        # the factors of dh_t in ∂L/∂gh_t = dh_t ⊙ C_t, C_t = [Br_t, Bz_t, r_t Bn_t], written
-        # over [r_t, z_t, hn_t] (each read before it is overwritten), with n's buffer as scratch
-        bn = torch.mul(n, n).neg_().add_(1)
-        bn.addcmul_(bn, z, value=-1)  # Bn_t = (1 − z_t)(1 − n_t²)
-        with_previous(torch.sub, out, h0, n, n)  # h_{t-1} − n_t, over n
-        sigmoid_backward(n, z, grad_input=z)  # Bz_t = (h_{t-1} − n_t) z_t (1 − z_t), over z
-        torch.mul(bn, hn, out=n)  # Bn_t hn_t, over n
-        torch.mul(r, bn, out=hn)  # r_t Bn_t, over hn
-        sigmoid_backward(n, r, grad_input=r)  # Br_t = Bn_t hn_t r_t (1 − r_t), over r
-        ctx.save_for_backward(h0, weight_hh, out, coef, bn, z_saved)
-        return out, out[-1].clone()  # h_L apart, so that its gradient needs no (L, N, H) zeros
+        if in_place:
+            ctx.mark_dirty(gi)
+        ctx.mark_non_differentiable(buf)  # scratch, not a result
+        if not need:
+            return out, out[-1].clone(), buf
+        # the factors of dh_t in ∂L/∂gh_t = dh_t ⊙ C_t, C_t = [Br_t, Bz_t, r_t Bn_t], written over
+        # [r_t, z_t, n_t]; Bn_t over hn_t; z_t kept apart. A block of steps at a time, so that the
+        # scratch tensor stays small.
+        z_saved = torch.empty_like(out)
+        block = max(1, _FACTOR_BLOCK // (N * H))
+        scratch = gi.new_empty(min(block, L), N, H)
+        for a in range(0, L, block):
+            b = min(L, a + block)
+            r, z, n = buf[a:b, :, :H], buf[a:b, :, H:2 * H], buf[a:b, :, 2 * H:]
+            hn_b, zs, tmp = hn[a:b], z_saved[a:b], scratch[:b - a]
+            zs.copy_(z)
+            # h_{t-1} − n_t
+            if a == 0:
+                with_previous(torch.sub, out[:b], h0, n, tmp)
+            else:
+                torch.sub(out[a - 1:b - 1], n, out=tmp)
+            sigmoid_backward(tmp, z, grad_input=z)  # Bz_t = (h_{t-1} − n_t) z_t (1 − z_t), over z
+            torch.mul(n, n, out=tmp).neg_().add_(1)
+            tmp.addcmul_(tmp, zs, value=-1)  # Bn_t = (1 − z_t)(1 − n_t²)
+            hn_b.mul_(tmp)  # Bn_t hn_t, over hn
+            torch.mul(r, tmp, out=n)  # r_t Bn_t, over n
+            sigmoid_backward(hn_b, r, grad_input=r)  # Br_t = Bn_t hn_t r_t (1 − r_t), over r
+            hn_b.copy_(tmp)  # Bn_t, over hn
+        ctx.save_for_backward(h0, weight_hh, out, buf, hn, z_saved)
+        return out, out[-1].clone(), buf  # h_L apart, so that its gradient needs no (L, N, H) zeros
 
     @staticmethod
     @first_order_only
-    def backward(ctx, grad_out, grad_last):
+    def backward(ctx, grad_out, grad_last, _grad_buf):
         h0, weight_hh, out, coef, bn, z = ctx.saved_tensors
         L, N, H = out.shape
-        dgh = torch.empty_like(coef)  # ∂L/∂gh_t for all t
-        dgi_n = torch.empty_like(out)  # δn_t for all t
+        if grad_out is None and grad_last is None:
+            return None, None, None, None, None
+        # each step reads its factors once: unless the graph is kept, its gradients go over them
+        reuse = not _keep_graph()
+        dgh = coef if reuse else torch.empty_like(coef)  # ∂L/∂gh_t for all t
+        dgi_n = bn if reuse else torch.empty_like(bn)  # δn_t for all t
         dghs, coefs = dgh.view(L, N, 3, H).unbind(0), coef.view(L, N, 3, H).unbind(0)
-        dgh_flat, dns, bns, zs, grads = dgh.unbind(0), dgi_n.unbind(0), bn.unbind(0), z.unbind(0), grad_out.unbind(0)
+        dgh_flat, dns, bns, zs = dgh.unbind(0), dgi_n.unbind(0), bn.unbind(0), z.unbind(0)
+        grads = grad_out.unbind(0) if grad_out is not None else None
+        if grads is None:
+            dh = grad_last
+        else:
+            dh = grads[-1] if grad_last is None else grads[-1] + grad_last
         w_t = _pack(weight_hh.T, N)
-        dh = grads[-1] + grad_last
         for t in range(L - 1, -1, -1):
             # ∂L/∂gh_t = dh_t ⊙ [Br_t, Bz_t, r_t Bn_t]
             torch.mul(dh.unsqueeze(1), coefs[t], out=dghs[t])
@@ -319,7 +446,7 @@ class GRUBPTT(torch.autograd.Function):
             torch.mul(dh, bns[t], out=dns[t])
             # dh_{t-1} = g_{t-1} + dh_t ⊙ z_t + (∂L/∂gh_t) W_hh
             prev = _linear(dgh_flat[t], w_t).addcmul_(dh, zs[t])
-            dh = prev.add_(grads[t - 1]) if t > 0 else prev
+            dh = prev.add_(grads[t - 1]) if t > 0 and grads is not None else prev
         need = ctx.needs_input_grad
         dw, db = _weight_grads(dgh, h0, out, need[2], need[3] and ctx.has_bias)
         dgi = None
@@ -328,7 +455,7 @@ class GRUBPTT(torch.autograd.Function):
             # once the weight gradients are done, dgh's buffer becomes dgi
             dgi = dgh
             dgi[..., 2 * H:] = dgi_n
-        return dgi, dh if need[1] else None, dw, db
+        return dgi, dh if need[1] else None, dw, db, None
 
 
 class LSTMBPTT(torch.autograd.Function):
@@ -524,20 +651,30 @@ class ChoGRUBPTT(torch.autograd.Function):
         return delta, dh if need[1] else None, dw, db
 
 
-def elman_bptt(gi: Tensor, h0: Tensor, weight_hh: Tensor, bias_hh: Tensor | None,
-               nonlinearity: str = "tanh") -> tuple[Tensor, Tensor]:
-    """All Elman states ``h_1 … h_L`` (L, N, H) and the last one ``h_L`` (N, H) from ``gi``
-    (L, N, H) and ``h0`` (N, H), with the hand-written BPTT backward (:class:`ElmanBPTT`)."""
-    return ElmanBPTT.apply(gi, h0, weight_hh, bias_hh, nonlinearity)
+def elman_bptt(x: Tensor, h0: Tensor, weight_ih: Tensor, weight_hh: Tensor, bias_ih: Tensor | None,
+               bias_hh: Tensor | None, nonlinearity: str = "tanh") -> tuple[Tensor, Tensor]:
+    """All Elman states ``h_1 … h_L`` (L, N, H) and the last one ``h_L`` (N, H) from the inputs
+    ``x`` (L, N, H_in) and ``h0`` (N, H), input projection included, with the hand-written
+    BPTT backward (:class:`ElmanBPTT`)."""
+    return ElmanBPTT.apply(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, nonlinearity)
 
 
 def gru_bptt(gi: Tensor, h0: Tensor, weight_hh: Tensor, bias_hh: Tensor | None,
-             reset_after: bool = True) -> tuple[Tensor, Tensor]:
+             reset_after: bool = True, overwrite_gi: bool = False) -> tuple[Tensor, Tensor]:
     """All GRU states ``h_1 … h_L`` (L, N, H) and ``h_L`` (N, H) from ``gi`` (L, N, 3H) and ``h0`` (N, H), torch's
     ``reset_after`` form (:class:`GRUBPTT`) or Cho's (:class:`ChoGRUBPTT`), with the
-    hand-written BPTT backward."""
-    fn = GRUBPTT if reset_after else ChoGRUBPTT
-    return fn.apply(gi, h0, weight_hh, bias_hh)
+    hand-written BPTT backward.
+
+    ``overwrite_gi=True`` lets the ``reset_after`` form use ``gi``'s memory for its own
+    buffers (one (L, N, 3H) tensor fewer): pass it only for a ``gi`` nothing else reads
+    afterwards, as the layer does for the projection it has just computed. Cho's form
+    leaves ``gi`` alone either way."""
+    if not isinstance(overwrite_gi, bool):
+        raise TypeError(f"overwrite_gi must be a bool, got {type(overwrite_gi).__name__}")
+    if not reset_after:
+        return ChoGRUBPTT.apply(gi, h0, weight_hh, bias_hh)
+    out, h_n, _ = GRUBPTT.apply(gi, h0, weight_hh, bias_hh, overwrite_gi)
+    return out, h_n
 
 
 def lstm_bptt(gi: Tensor, h0: Tensor, c0: Tensor, weight_hh: Tensor, bias_hh: Tensor | None,

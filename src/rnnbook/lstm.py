@@ -32,7 +32,7 @@ import torch
 from torch import Tensor
 
 from ._recurrent import CellBase, Params, RecurrentLayer
-from .layer_bptt import lstm_bptt
+from .layer_bptt import lstm_bptt, project_inputs
 
 __all__ = ["LSTMCell", "LSTM", "PeepholeLSTMCell", "PeepholeLSTM", "lstm_step", "peephole_lstm_step"]
 
@@ -183,8 +183,9 @@ class LSTM(RecurrentLayer):
         _, w_hh, _, b_hh, w_hr = params[:5]
         return lstm_step(gi_t, state[0], state[1], w_hh, b_hh, w_hr, None)
 
-    def _bptt(self, gi: Tensor, state: tuple[Tensor, ...], params: Params):
-        _, w_hh, _, b_hh, w_hr = params[:5]
+    def _bptt(self, x: Tensor, state: tuple[Tensor, ...], params: Params):
+        w_ih, w_hh, b_ih, b_hh, w_hr = params[:5]
+        gi = project_inputs(x, w_ih, b_ih)  # all steps in one product, with its backward written out
         out, h_n, c_n = lstm_bptt(gi, state[0], state[1], w_hh, b_hh, w_hr)
         return out, (h_n, c_n)
 
@@ -226,5 +227,5 @@ class PeepholeLSTM(LSTM):
         _, w_hh, _, b_hh, _, w_ci, w_cf, w_co = params
         return lstm_step(gi_t, state[0], state[1], w_hh, b_hh, None, (w_ci, w_cf, w_co))
 
-    def _bptt(self, gi: Tensor, state: tuple[Tensor, ...], params: Params):
+    def _bptt(self, x: Tensor, state: tuple[Tensor, ...], params: Params):
         return None  # no hand-written backward for the peepholes: the autograd loop runs

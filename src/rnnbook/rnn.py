@@ -127,7 +127,8 @@ class RNN(RecurrentLayer):
         _, w_hh, _, b_hh, _ = params
         return (elman_step(gi_t, state[0], w_hh, b_hh, self.nonlinearity),)
 
-    def _bptt(self, gi: Tensor, state: tuple[Tensor, ...], params: Params):
-        _, w_hh, _, b_hh, _ = params
-        out, h_n = elman_bptt(gi, state[0], w_hh, b_hh, self.nonlinearity)
+    def _bptt(self, x: Tensor, state: tuple[Tensor, ...], params: Params):
+        w_ih, w_hh, b_ih, b_hh, _ = params
+        # the Function does the input projection too: its backward needs no (L, N, H) δ buffer
+        out, h_n = elman_bptt(x, state[0], w_ih, w_hh, b_ih, b_hh, self.nonlinearity)
         return out, (h_n,)
