@@ -278,12 +278,13 @@ def test_forward_mode_ad_falls_back_to_the_autograd_loop(kind):
 
 
 def _grads_of(module, x, weights, retain=False):
-    """Gradients of x and every parameter for the loss Σ output ⊙ w + Σ h_n ⊙ w'; with
-    ``retain``, two backward passes through one graph (each must give the same)."""
+    """Gradients of x and every parameter for the loss Σ output ⊙ w + Σ h_n ⊙ w' (+ Σ c_n ⊙ w''
+    for an LSTM); with ``retain``, two backward passes through one graph (each must give the same)."""
     x = x.detach().clone().requires_grad_(True)
     module.zero_grad(set_to_none=True)
-    out, h_n = module(x)
-    loss = (out * weights[0]).sum() + (h_n * weights[1]).sum()
+    out, state = module(x)
+    flat = [out, *state] if isinstance(state, tuple) else [out, state]
+    loss = sum((t * w).sum() for t, w in zip(flat, weights))
     passes = []
     for _ in range(2 if retain else 1):
         module.zero_grad(set_to_none=True)
@@ -293,17 +294,17 @@ def _grads_of(module, x, weights, retain=False):
     return passes
 
 
-@pytest.mark.parametrize("kind", ["RNN", "GRU"])
+@pytest.mark.parametrize("kind", ["RNN", "GRU", "LSTM"])
 def test_a_retained_graph_gives_the_same_gradients_twice(kind):
-    """The GRU's backward writes each step's gradients over that step's saved factors, but only
-    when autograd frees the graph after the pass: with retain_graph=True the factors stay
+    """The GRU's and LSTM's backwards write each step's gradients over that step's saved factors,
+    but only when autograd frees the graph after the pass: with retain_graph=True the factors stay
     intact, so a second backward through the same graph gives the same gradients, which are
     those of a fresh pass and of the autograd path (40 steps: several of the RNN's blocks)."""
     fast = getattr(rnnbook, kind)(3, 5, 2, bidirectional=True, dtype=F64)
     slow = getattr(rnnbook, kind)(3, 5, 2, bidirectional=True, dtype=F64, backward="autograd")
     slow.load_state_dict(fast.state_dict())
     x = torch.randn(40, 4, 3, dtype=F64)
-    weights = [torch.randn(40, 4, 10, dtype=F64), torch.randn(4, 4, 5, dtype=F64)]
+    weights = [torch.randn(40, 4, 10, dtype=F64), torch.randn(4, 4, 5, dtype=F64), torch.randn(4, 4, 5, dtype=F64)]
     first, second = _grads_of(fast, x, weights, retain=True)
     (fresh,) = _grads_of(fast, x, weights)
     (reference,) = _grads_of(slow, x, weights)
@@ -327,24 +328,33 @@ def test_without_the_private_keep_graph_call_nothing_is_overwritten(monkeypatch)
         assert (a - b).abs().max().item() <= TOL
 
 
-def test_gru_bptt_overwrites_gi_only_when_allowed():
-    from rnnbook.layer_bptt import gru_bptt
-    gi, h0, w, b = torch.randn(4, 2, 9, dtype=F64), torch.randn(2, 3, dtype=F64), torch.randn(9, 3, dtype=F64), None
+@pytest.mark.parametrize("kind", ["GRU", "LSTM"])
+def test_bptt_functions_overwrite_gi_only_when_allowed(kind):
+    from rnnbook.layer_bptt import gru_bptt, lstm_bptt
+    h0 = torch.randn(2, 3, dtype=F64)
+    if kind == "GRU":
+        gi, w = torch.randn(4, 2, 9, dtype=F64), torch.randn(9, 3, dtype=F64)
+        run = lambda gi, **kw: gru_bptt(gi, h0, w, None, **kw)  # noqa: E731
+    else:
+        gi, w, b = torch.randn(4, 2, 12, dtype=F64), torch.randn(12, 3, dtype=F64), torch.randn(12, dtype=F64)
+        run = lambda gi, **kw: lstm_bptt(gi, h0, h0.flip(0), w, b, **kw)  # noqa: E731
     kept = gi.clone()
-    out, h_n = gru_bptt(gi, h0, w, b)
+    first = run(gi)
     assert torch.equal(gi, kept)
-    out2, h_n2 = gru_bptt(gi, h0, w, b, overwrite_gi=True)
-    assert torch.equal(out, out2) and torch.equal(h_n, h_n2)
+    second = run(gi, overwrite_gi=True)
+    assert all(torch.equal(a, b) for a, b in zip(first, second, strict=True))
     assert not torch.equal(gi, kept)  # its memory now holds the backward's factors
     with pytest.raises(TypeError, match="overwrite_gi must be a bool, got int"):
-        gru_bptt(kept, h0, w, b, overwrite_gi=1)
+        run(kept, overwrite_gi=1)
 
 
 @pytest.mark.parametrize("steps", [1, 16, 17, 40])
 def test_elman_float32_blocks(steps):
-    """In float32 with batch 32 the RNN's backward runs in blocks of 16 steps (512 rows) through
-    oneDNN: 1, 16, 17 and 40 steps (one block, exactly one, one and one step, three) agree
-    with the autograd path up to float32 rounding (relative 1e-4)."""
+    """In float32 with batch 32 the RNN's backward runs in blocks of 8 steps (256 rows) through
+    oneDNN: 1, 16, 17 and 40 steps (one short block, exactly two, two and one step, five)
+    agree with the autograd path up to float32 rounding (relative 1e-4)."""
+    from rnnbook import layer_bptt
+    assert layer_bptt._BLOCK_ROWS == 256
     fast = rnnbook.RNN(16, 128)
     slow = rnnbook.RNN(16, 128, backward="autograd")
     slow.load_state_dict(fast.state_dict())
@@ -355,13 +365,19 @@ def test_elman_float32_blocks(steps):
 
 
 @pytest.mark.parametrize("retain", [False, True])
-def test_gru_backward_writes_over_its_factors_only_when_the_graph_is_freed(retain):
-    """Where ∂L/∂gi lives: in the buffer of saved factors (GRUBPTT's third output) after a pass
-    that frees the graph, in a tensor of its own after one that keeps it."""
-    from rnnbook.layer_bptt import GRUBPTT
-    gi = _leaf(5, 3, 12).clone()
+@pytest.mark.parametrize("kind", ["GRU", "LSTM"])
+def test_backward_writes_over_its_factors_only_when_the_graph_is_freed(kind, retain):
+    """Where ∂L/∂gi lives: in the buffer of saved factors (the Function's last output) after a
+    pass that frees the graph, in a tensor of its own after one that keeps it."""
+    from rnnbook.layer_bptt import GRUBPTT, LSTMBPTT
+    gates = 3 if kind == "GRU" else 4
+    gi = _leaf(5, 3, 4 * gates).clone()
     seen = []
     gi.register_hook(lambda g: seen.append(g.data_ptr()))
-    out, h_n, buf = GRUBPTT.apply(gi, _leaf(3, 4), _leaf(12, 4), _leaf(12))
-    (out.sum() + h_n.sum()).backward(retain_graph=retain)
+    if kind == "GRU":
+        *outs, buf = GRUBPTT.apply(gi, _leaf(3, 4), _leaf(12, 4), _leaf(12))
+    else:
+        *outs, buf = LSTMBPTT.apply(gi, _leaf(3, 4), _leaf(3, 4), _leaf(16, 4), _leaf(16), None)
+    assert not buf.requires_grad  # scratch, not a result
+    sum(t.sum() for t in outs).backward(retain_graph=retain)
     assert (seen[0] == buf.data_ptr()) is not retain

@@ -18,9 +18,9 @@ gradients of ``x``, ``W_ih`` and ``b_ih`` (again one product each). :class:`Elma
 these sums a block of steps at a time, so that its ``δ_t`` never fill an (L, N, H) tensor.
 
 Memory: the Functions keep what the backward needs in few (L, N, ·) buffers and write
-factors and gradients over them in place (:class:`GRUBPTT` also over the ``gi`` the layer
-hands it, and, in a backward pass after which autograd frees the graph, each step's
-gradients over that step's factors). The performance appendix measures the peak memory of a
+factors and gradients over them in place (:class:`GRUBPTT` and :class:`LSTMBPTT` also over
+the ``gi`` the layer hands them, and, in a backward pass after which autograd frees the
+graph, each step's gradients over that step's factors). The performance appendix measures the peak memory of a
 forward+backward pass against torch's own layers.
 
 Notation (torch's row-vector convention; ``⊙`` elementwise, ``σ`` the logistic function):
@@ -183,7 +183,7 @@ def _pack(w: Tensor, batch: int) -> Tensor:
 
 _T_PRODUCT_ROWS = 512
 # rows (steps × batch) of the blocks in which ElmanBPTT's backward sums its products over time
-_BLOCK_ROWS = 512
+_BLOCK_ROWS = 256
 
 
 def _t_product(a: Tensor, b: Tensor) -> Tensor:
@@ -461,15 +461,27 @@ class GRUBPTT(torch.autograd.Function):
 class LSTMBPTT(torch.autograd.Function):
     r"""The LSTM recurrence (optionally projected) for all ``t``, with the BPTT backward.
 
-    ``apply(gi, h0, c0, weight_hh, bias_hh, weight_hr)``: ``gi`` (L, N, 4H) (gates i, f, g, o),
-    ``h0`` (N, H_out), ``c0`` (N, H), ``weight_hh`` (4H, H_out), ``bias_hh`` (4H) or None,
-    ``weight_hr`` (P, H) or None (then ``H_out = H``). Returns ``(h_1 … h_L, h_L, c_L)``,
-    shapes (L, N, H_out), (N, H_out) and (N, H).
+    ``apply(gi, h0, c0, weight_hh, bias_hh, weight_hr, overwrite_gi=False)``: ``gi`` (L, N, 4H)
+    (gates i, f, g, o), ``h0`` (N, H_out), ``c0`` (N, H), ``weight_hh`` (4H, H_out), ``bias_hh``
+    (4H) or None, ``weight_hr`` (P, H) or None (then ``H_out = H``). Returns
+    ``(h_1 … h_L, h_L, c_L, buffer)``, shapes (L, N, H_out), (N, H_out), (N, H) and (L, N, 4H):
+    the buffer that holds the gates and then the backward's factors, ``gi`` itself (marked
+    dirty) when ``overwrite_gi`` is True and ``gi`` is contiguous, else a new tensor. As in
+    :class:`GRUBPTT`, a backward pass after which autograd frees the graph writes the gates'
+    gradients over their factors.
     """
 
     @staticmethod
-    def forward(ctx, gi, h0, c0, weight_hh, bias_hh, weight_hr):
-        gates = _with_bias(gi, bias_hh)  # pre-activations, then i, f, g, o in place
+    def forward(ctx, gi, h0, c0, weight_hh, bias_hh, weight_hr, overwrite_gi=False):
+        ctx.set_materialize_grads(False)  # an unused output's gradient stays None, not zeros
+        in_place = overwrite_gi and gi.is_contiguous()
+        # pre-activations, then i, f, g, o in place
+        if in_place:
+            gates = gi.add_(bias_hh) if bias_hh is not None else gi
+            ctx.mark_dirty(gi)
+        else:
+            gates = _with_bias(gi, bias_hh)
+        ctx.mark_non_differentiable(gates)  # scratch, not a result
         L, N, H4 = gates.shape
         H = H4 // 4
         proj = weight_hr is not None
@@ -513,7 +525,7 @@ class LSTMBPTT(torch.autograd.Function):
         c_n = cs[L].clone()
         ctx.has_bias, ctx.proj = bias_hh is not None, proj
         if not any(ctx.needs_input_grad):
-            return out, out[-1].clone(), c_n
+            return out, out[-1].clone(), c_n, gates
         # The factors of dc_t / dm_t in the pre-activation gradients, for all t at once,
         # written over the gates' buffer (in an order that reads each gate before it is lost).
         f = F.clone()
@@ -529,25 +541,33 @@ class LSTMBPTT(torch.autograd.Function):
         torch.addcmul(I, I, I, value=-1, out=I).mul_(G)
         G.copy_(dg)
         ctx.save_for_backward(h0, weight_hh, weight_hr, out, m if proj else None, gates, f, dtanh)
-        return out, out[-1].clone(), c_n  # h_L apart: its gradient needs no (L, N, H_out) zeros
+        return out, out[-1].clone(), c_n, gates  # h_L apart: its gradient needs no (L, N, H_out) zeros
 
     @staticmethod
     @first_order_only
-    def backward(ctx, grad_out, grad_h_last, grad_c_n):
+    def backward(ctx, grad_out, grad_h_last, grad_c_n, _grad_buf):
         h0, weight_hh, weight_hr, out, m, coef, f, dtanh = ctx.saved_tensors
         L, N, H4 = coef.shape
         H = H4 // 4
         proj = ctx.proj
-        delta = torch.empty_like(coef)  # δ_t = [δi_t, δf_t, δg_t, δo_t] for all t
+        if grad_out is None and grad_h_last is None and grad_c_n is None:
+            return (None,) * 7
+        # δ_t = [δi_t, δf_t, δg_t, δo_t] for all t; each step reads its factors once, so unless
+        # the graph is kept (retain_graph), δ_t goes over them
+        delta = coef if not _keep_graph() else torch.empty_like(coef)
         # per step: the (N, 3, H) block of δi, δf, δg (one product with dc_t) and δo (N, H)
         d_ifg, d_o = delta.view(L, N, 4, H)[:, :, :3].unbind(0), delta.view(L, N, 4, H)[:, :, 3].unbind(0)
         k_ifg, k_o = coef.view(L, N, 4, H)[:, :, :3].unbind(0), coef.view(L, N, 4, H)[:, :, 3].unbind(0)
-        deltas, f_s, dt_s, grads = delta.unbind(0), f.unbind(0), dtanh.unbind(0), grad_out.unbind(0)
+        deltas, f_s, dt_s = delta.unbind(0), f.unbind(0), dtanh.unbind(0)
+        grads = grad_out.unbind(0) if grad_out is not None else None
         dhs = torch.empty_like(out) if proj else None  # dh_t, for ∂L/∂W_hr
         w_t = _pack(weight_hh.T, N)
         w_hr = weight_hr.contiguous() if proj else None
-        dc = grad_c_n.clone()
-        dh = grads[-1] + grad_h_last
+        dc = grad_c_n.clone() if grad_c_n is not None else dtanh.new_zeros(N, H)
+        if grads is None:
+            dh = grad_h_last if grad_h_last is not None else out.new_zeros(out.shape[1:])
+        else:
+            dh = grads[-1] if grad_h_last is None else grads[-1] + grad_h_last
         for t in range(L - 1, -1, -1):
             if proj:
                 dhs[t] = dh
@@ -564,12 +584,12 @@ class LSTMBPTT(torch.autograd.Function):
             dc.mul_(f_s[t])
             # dh_{t-1} = g_{t-1} + δ_t W_hh
             dh = _linear(deltas[t], w_t)
-            if t > 0:
+            if t > 0 and grads is not None:
                 dh.add_(grads[t - 1])
         need = ctx.needs_input_grad
         dw, db = _weight_grads(delta, h0, out, need[3], need[4] and ctx.has_bias)
         dw_hr = _t_product(dhs.flatten(0, 1), m.flatten(0, 1)) if proj and need[5] else None
-        return delta, dh if need[1] else None, dc if need[2] else None, dw, db, dw_hr
+        return delta, dh if need[1] else None, dc if need[2] else None, dw, db, dw_hr, None
 
 
 class ChoGRUBPTT(torch.autograd.Function):
@@ -651,6 +671,11 @@ class ChoGRUBPTT(torch.autograd.Function):
         return delta, dh if need[1] else None, dw, db
 
 
+def _check_overwrite(overwrite_gi: object) -> None:
+    if not isinstance(overwrite_gi, bool):
+        raise TypeError(f"overwrite_gi must be a bool, got {type(overwrite_gi).__name__}")
+
+
 def elman_bptt(x: Tensor, h0: Tensor, weight_ih: Tensor, weight_hh: Tensor, bias_ih: Tensor | None,
                bias_hh: Tensor | None, nonlinearity: str = "tanh") -> tuple[Tensor, Tensor]:
     """All Elman states ``h_1 … h_L`` (L, N, H) and the last one ``h_L`` (N, H) from the inputs
@@ -669,8 +694,7 @@ def gru_bptt(gi: Tensor, h0: Tensor, weight_hh: Tensor, bias_hh: Tensor | None,
     buffers (one (L, N, 3H) tensor fewer): pass it only for a ``gi`` nothing else reads
     afterwards, as the layer does for the projection it has just computed. Cho's form
     leaves ``gi`` alone either way."""
-    if not isinstance(overwrite_gi, bool):
-        raise TypeError(f"overwrite_gi must be a bool, got {type(overwrite_gi).__name__}")
+    _check_overwrite(overwrite_gi)
     if not reset_after:
         return ChoGRUBPTT.apply(gi, h0, weight_hh, bias_hh)
     out, h_n, _ = GRUBPTT.apply(gi, h0, weight_hh, bias_hh, overwrite_gi)
@@ -678,9 +702,12 @@ def gru_bptt(gi: Tensor, h0: Tensor, weight_hh: Tensor, bias_hh: Tensor | None,
 
 
 def lstm_bptt(gi: Tensor, h0: Tensor, c0: Tensor, weight_hh: Tensor, bias_hh: Tensor | None,
-              weight_hr: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
+              weight_hr: Tensor | None = None, overwrite_gi: bool = False) -> tuple[Tensor, Tensor, Tensor]:
     """LSTM outputs ``h_1 … h_L`` (L, N, H_out), the last one ``h_L`` (N, H_out) and the last
     cell state ``c_L`` (N, H) from
     ``gi`` (L, N, 4H), ``h0`` (N, H_out), ``c0`` (N, H), with the hand-written BPTT backward
-    (:class:`LSTMBPTT`)."""
-    return LSTMBPTT.apply(gi, h0, c0, weight_hh, bias_hh, weight_hr)
+    (:class:`LSTMBPTT`). ``overwrite_gi=True`` lets it use ``gi``'s memory for the gates (as
+    in :func:`gru_bptt`): only for a ``gi`` nothing else reads afterwards."""
+    _check_overwrite(overwrite_gi)
+    out, h_n, c_n, _ = LSTMBPTT.apply(gi, h0, c0, weight_hh, bias_hh, weight_hr, overwrite_gi)
+    return out, h_n, c_n

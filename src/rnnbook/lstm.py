@@ -186,7 +186,7 @@ class LSTM(RecurrentLayer):
     def _bptt(self, x: Tensor, state: tuple[Tensor, ...], params: Params):
         w_ih, w_hh, b_ih, b_hh, w_hr = params[:5]
         gi = project_inputs(x, w_ih, b_ih)  # all steps in one product, with its backward written out
-        out, h_n, c_n = lstm_bptt(gi, state[0], state[1], w_hh, b_hh, w_hr)
+        out, h_n, c_n = lstm_bptt(gi, state[0], state[1], w_hh, b_hh, w_hr, overwrite_gi=True)  # gi: the layer's own
         return out, (h_n, c_n)
 
 
