@@ -299,12 +299,13 @@ def test_a_retained_graph_gives_the_same_gradients_twice(kind):
     """The GRU's and LSTM's backwards write each step's gradients over that step's saved factors,
     but only when autograd frees the graph after the pass: with retain_graph=True the factors stay
     intact, so a second backward through the same graph gives the same gradients, which are
-    those of a fresh pass and of the autograd path (40 steps: several of the RNN's blocks)."""
+    those of a fresh pass and of the autograd path (150 steps of batch 4: three of the RNN's
+    backward blocks of 64 steps)."""
     fast = getattr(rnnbook, kind)(3, 5, 2, bidirectional=True, dtype=F64)
     slow = getattr(rnnbook, kind)(3, 5, 2, bidirectional=True, dtype=F64, backward="autograd")
     slow.load_state_dict(fast.state_dict())
-    x = torch.randn(40, 4, 3, dtype=F64)
-    weights = [torch.randn(40, 4, 10, dtype=F64), torch.randn(4, 4, 5, dtype=F64), torch.randn(4, 4, 5, dtype=F64)]
+    x = torch.randn(150, 4, 3, dtype=F64)
+    weights = [torch.randn(150, 4, 10, dtype=F64), torch.randn(4, 4, 5, dtype=F64), torch.randn(4, 4, 5, dtype=F64)]
     first, second = _grads_of(fast, x, weights, retain=True)
     (fresh,) = _grads_of(fast, x, weights)
     (reference,) = _grads_of(slow, x, weights)
@@ -343,7 +344,7 @@ def test_bptt_functions_overwrite_gi_only_when_allowed(kind):
     assert torch.equal(gi, kept)
     second = run(gi, overwrite_gi=True)
     assert all(torch.equal(a, b) for a, b in zip(first, second, strict=True))
-    assert not torch.equal(gi, kept)  # its memory now holds the backward's factors
+    assert not torch.equal(gi, kept)  # its memory now holds the gates (no gradient wanted: no factors)
     with pytest.raises(TypeError, match="overwrite_gi must be a bool, got int"):
         run(kept, overwrite_gi=1)
 
@@ -381,3 +382,35 @@ def test_backward_writes_over_its_factors_only_when_the_graph_is_freed(kind, ret
     assert not buf.requires_grad  # scratch, not a result
     sum(t.sum() for t in outs).backward(retain_graph=retain)
     assert (seen[0] == buf.data_ptr()) is not retain
+
+
+@pytest.mark.parametrize("kind", ["RNN", "GRU", "LSTM"])
+def test_create_graph_without_retain_graph(kind):
+    """create_graph=True with retain_graph=False: autograd frees the graph after the pass, so the
+    GRU's and LSTM's backwards write over their saved factors, and the first-order check must
+    have read what it needs before that (it used to fail autograd's version check)."""
+    fast = getattr(rnnbook, kind)(3, 5, dtype=F64)
+    slow = getattr(rnnbook, kind)(3, 5, dtype=F64, backward="autograd")
+    slow.load_state_dict(fast.state_dict())
+    x = torch.randn(6, 2, 3, dtype=F64)
+    grads = [torch.autograd.grad(m(x)[0].square().sum(), list(m.parameters()), create_graph=True,
+                                 retain_graph=False) for m in (fast, slow)]
+    assert max((u - v).abs().max().item() for u, v in zip(*grads)) <= TOL
+    with pytest.raises(RuntimeError, match="first derivatives only"):
+        grads[0][1].square().sum().backward()  # through the hand-written backward: refused
+
+
+def test_gru_factors_computed_in_several_blocks(monkeypatch):
+    """GRUBPTT computes the backward's factors a block of steps at a time (``_FACTOR_BLOCK``
+    elements); blocks of one, two and three steps give the gradients of the autograd path."""
+    from rnnbook import layer_bptt
+    fast, slow = rnnbook.GRU(3, 5, dtype=F64), rnnbook.GRU(3, 5, dtype=F64, backward="autograd")
+    slow.load_state_dict(fast.state_dict())
+    x = torch.randn(7, 2, 3, dtype=F64)
+    weights = [torch.randn(7, 2, 5, dtype=F64), torch.randn(1, 2, 5, dtype=F64)]
+    (reference,) = _grads_of(slow, x, weights)
+    for steps in (1, 2, 3):
+        monkeypatch.setattr(layer_bptt, "_FACTOR_BLOCK", steps * 2 * 5)
+        (got,) = _grads_of(fast, x, weights)
+        for a, b in zip(got, reference, strict=True):
+            assert (a - b).abs().max().item() <= TOL, steps

@@ -75,10 +75,13 @@ def first_order_only(backward: Callable) -> Callable:
 
     @functools.wraps(backward)
     def checked(ctx, *grads):
-        result = inner(ctx, *grads)
         if not torch.is_grad_enabled():
-            return result
+            return inner(ctx, *grads)
+        # read before the backward runs: a backward may write over its own saved buffers (when
+        # autograd frees the graph after it, even with create_graph=True), and a second
+        # read of ctx.saved_tensors would then fail autograd's version check
         anchors = [t for t in (*ctx.saved_tensors, *grads) if isinstance(t, Tensor) and t.requires_grad]
+        result = inner(ctx, *grads)
         if not anchors:  # nothing to differentiate the result by: it is a constant
             return result
 

@@ -20,8 +20,11 @@ these sums a block of steps at a time, so that its ``δ_t`` never fill an (L, N,
 Memory: the Functions keep what the backward needs in few (L, N, ·) buffers and write
 factors and gradients over them in place (:class:`GRUBPTT` and :class:`LSTMBPTT` also over
 the ``gi`` the layer hands them, and, in a backward pass after which autograd frees the
-graph, each step's gradients over that step's factors). The performance appendix measures the peak memory of a
-forward+backward pass against torch's own layers.
+graph, each step's gradients over that step's factors). The performance appendix measures
+the peak memory of a forward+backward pass against torch's own layers. A
+``saved_tensors_hooks`` pack hook that keeps references to the tensors it packs sees those
+buffers change in such a backward (``torch.utils.checkpoint`` and
+``torch.autograd.graph.save_on_cpu`` are not affected: they recompute or copy).
 
 Notation (torch's row-vector convention; ``⊙`` elementwise, ``σ`` the logistic function):
 ``g_t = ∂L/∂h_t`` from the layer's output at step ``t`` (the loss's direct dependence),
@@ -199,14 +202,12 @@ def _t_product(a: Tensor, b: Tensor) -> Tensor:
     if not _onednn_for(a, M * P * Q):
         return a.T @ b
     rows = min(_T_PRODUCT_ROWS, M)
-    a_block, b_block = a.new_empty(P, rows), b.new_empty(Q, rows)
+    a_block, b_block = a.new_empty(P * rows), b.new_empty(Q * rows)
     total = None
     for i in range(0, M, rows):
-        n = min(rows, M - i)
-        if n == rows:
-            ta, tb = a_block.copy_(a[i:i + n].T), b_block.copy_(b[i:i + n].T)
-        else:  # the last, shorter block
-            ta, tb = a[i:i + n].T.contiguous(), b[i:i + n].T.contiguous()
+        n = min(rows, M - i)  # the last block may be shorter: the front of the same buffers
+        ta = a_block[:P * n].view(P, n).copy_(a[i:i + n].T)
+        tb = b_block[:Q * n].view(Q, n).copy_(b[i:i + n].T)
         block = _linear(ta, tb)
         total = block if total is None else total.add_(block)
     return total
@@ -335,7 +336,7 @@ def _keep_graph() -> bool:
     """Whether the backward pass now running keeps the graph for another one (``retain_graph``,
     ``create_graph``). When it does not, autograd frees each node's saved tensors once the node's
     backward has run, so a backward may write over saved buffers of its own that it reads for the
-    last time (PyTorch's compiled autograd decides the same way, with the same private call).
+    last time (PyTorch's AOTAutograd decides the same way, with the same private call).
     Without that call (another torch), it answers True: nothing is overwritten."""
     try:
         return torch._C._autograd._get_current_graph_task_keep_graph()
@@ -352,8 +353,8 @@ class GRUBPTT(torch.autograd.Function):
 
     ``apply(gi, h0, weight_hh, bias_hh, overwrite_gi=False)``: ``gi`` (L, N, 3H) (gates r, z, n),
     ``h0`` (N, H), ``weight_hh`` (3H, H), ``bias_hh`` (3H) or None. Returns ``h_1 … h_L``,
-    shape (L, N, H), ``h_L`` again, (N, H), and the (L, N, 3H) buffer that holds the backward's
-    factors.
+    shape (L, N, H), ``h_L`` again, (N, H), and the (L, N, 3H) buffer that holds ``r_t, z_t,
+    n_t`` and then, when a gradient is wanted, the backward's factors.
 
     Memory: that buffer is ``gi`` itself when ``overwrite_gi`` is True and ``gi`` is contiguous
     (``gi`` is then marked dirty and returned as the third output; its values are no longer
