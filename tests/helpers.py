@@ -11,6 +11,13 @@ TOL = 1e-12  # float64 parity: outputs, final states and every gradient
 def run_and_grad(module: nn.Module, x: torch.Tensor, hx, weights: list[torch.Tensor]):
     """Forward ``module(x, hx)``, back-propagate a fixed random functional of every output,
     and return (outputs flattened to a list, {param name: grad}, [input grads])."""
+    flat, (pass_,) = backward_passes(module, x, hx, weights)
+    return flat, *pass_
+
+
+def backward_passes(module: nn.Module, x: torch.Tensor, hx, weights: list[torch.Tensor], passes: int = 1):
+    """As :func:`run_and_grad`, with ``passes`` backward passes through the one graph (all but
+    the last with ``retain_graph=True``): (outputs, [({param name: grad}, [input grads]) per pass])."""
     x = x.detach().clone().requires_grad_(True)
     leaves = [x]
     if hx is not None:
@@ -24,9 +31,15 @@ def run_and_grad(module: nn.Module, x: torch.Tensor, hx, weights: list[torch.Ten
     out, state = module(x, hx)
     flat = [out] + (list(state) if isinstance(state, tuple) else [state])
     loss = sum((f * w).sum() for f, w in zip(flat, weights, strict=True))
-    loss.backward()
-    grads = {name: p.grad.clone() for name, p in module.named_parameters()}
-    return [f.detach() for f in flat], grads, [leaf.grad.clone() for leaf in leaves]
+    results = []
+    for k in range(passes):
+        module.zero_grad()
+        for leaf in leaves:
+            leaf.grad = None
+        loss.backward(retain_graph=k < passes - 1)
+        results.append(({name: p.grad.clone() for name, p in module.named_parameters()},
+                         [leaf.grad.clone() for leaf in leaves]))
+    return [f.detach() for f in flat], results
 
 
 def assert_parity(ours: nn.Module, theirs: nn.Module, x: torch.Tensor, hx=None) -> float:

@@ -229,6 +229,31 @@ def _weight_grads(delta: Tensor, h0: Tensor, out: Tensor, need_w: bool, need_b: 
     return dw, db
 
 
+def _incoming_gradients(grad_out: Tensor | None, grad_last: Tensor | None, last: Tensor):
+    """The per-step output gradients ``g_t`` (a tuple over t, or None where the output was not
+    used) and ``dh_L = g_L + ∂L/∂h_L``, from a Function's incoming gradients; with
+    ``set_materialize_grads(False)`` either may be None (zeros like ``last`` if both are)."""
+    grads = grad_out.unbind(0) if grad_out is not None else None
+    if grads is None:
+        dh = grad_last if grad_last is not None else last.new_zeros(last.shape)
+    else:
+        dh = grads[-1] if grad_last is None else grads[-1] + grad_last
+    return grads, dh
+
+
+def _gate_buffer(ctx, gi: Tensor, bias: Tensor | None, overwrite_gi: bool) -> Tensor:
+    """``gi + bias`` in a buffer the Function may write over: ``gi`` itself (marked dirty) when
+    ``overwrite_gi`` is allowed and ``gi`` is contiguous, else a new tensor. The buffer is
+    returned by the Function as a non-differentiable output (scratch, not a result)."""
+    if overwrite_gi and gi.is_contiguous():
+        ctx.mark_dirty(gi)
+        buf = gi.add_(bias) if bias is not None else gi
+    else:
+        buf = _with_bias(gi, bias)
+    ctx.mark_non_differentiable(buf)
+    return buf
+
+
 class ElmanBPTT(torch.autograd.Function):
     r"""The Elman layer ``h_t = act(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)`` for all ``t``,
     input projection included, with the BPTT backward.
@@ -275,11 +300,7 @@ class ElmanBPTT(torch.autograd.Function):
         need = ctx.needs_input_grad
         if grad_out is None and grad_last is None:
             return (None,) * 7
-        grads = grad_out.unbind(0) if grad_out is not None else None
-        if grads is None:
-            dh = grad_last
-        else:
-            dh = grads[-1] if grad_last is None else grads[-1] + grad_last
+        grads, dh = _incoming_gradients(grad_out, grad_last, out[-1])
         steps = max(1, _BLOCK_ROWS // N)  # steps per block
         delta = out.new_empty(min(steps, L), N, H)
         w_t = _pack(weight_hh.T, N)
@@ -370,8 +391,7 @@ class GRUBPTT(torch.autograd.Function):
         ctx.set_materialize_grads(False)  # an unused output's gradient stays None, not (L, N, H) zeros
         L, N, H3 = gi.shape
         H = H3 // 3
-        in_place = overwrite_gi and gi.is_contiguous()
-        buf = gi if in_place else gi.clone(memory_format=torch.contiguous_format)
+        buf = _gate_buffer(ctx, gi, None, overwrite_gi)  # r_t, z_t, n_t, then the factors
         need = any(ctx.needs_input_grad)
         out = gi.new_empty(L, N, H)
         hn = gi.new_empty(L, N, H) if need else None  # hn_t, kept for the factors
@@ -390,9 +410,6 @@ class GRUBPTT(torch.autograd.Function):
             # h_t = n_t + z_t ⊙ (h_{t-1} − n_t) = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t-1}
             h = torch.addcmul(n, rz[:, H:], h - n, out=outs[t])
         ctx.has_bias = bias_hh is not None
-        if in_place:
-            ctx.mark_dirty(gi)
-        ctx.mark_non_differentiable(buf)  # scratch, not a result
         if not need:
             return out, out[-1].clone(), buf
         # the factors of dh_t in ∂L/∂gh_t = dh_t ⊙ C_t, C_t = [Br_t, Bz_t, r_t Bn_t], written over
@@ -434,11 +451,7 @@ class GRUBPTT(torch.autograd.Function):
         dgi_n = bn if reuse else torch.empty_like(bn)  # δn_t for all t
         dghs, coefs = dgh.view(L, N, 3, H).unbind(0), coef.view(L, N, 3, H).unbind(0)
         dgh_flat, dns, bns, zs = dgh.unbind(0), dgi_n.unbind(0), bn.unbind(0), z.unbind(0)
-        grads = grad_out.unbind(0) if grad_out is not None else None
-        if grads is None:
-            dh = grad_last
-        else:
-            dh = grads[-1] if grad_last is None else grads[-1] + grad_last
+        grads, dh = _incoming_gradients(grad_out, grad_last, out[-1])
         w_t = _pack(weight_hh.T, N)
         for t in range(L - 1, -1, -1):
             # ∂L/∂gh_t = dh_t ⊙ [Br_t, Bz_t, r_t Bn_t]
@@ -475,14 +488,7 @@ class LSTMBPTT(torch.autograd.Function):
     @staticmethod
     def forward(ctx, gi, h0, c0, weight_hh, bias_hh, weight_hr, overwrite_gi=False):
         ctx.set_materialize_grads(False)  # an unused output's gradient stays None, not zeros
-        in_place = overwrite_gi and gi.is_contiguous()
-        # pre-activations, then i, f, g, o in place
-        if in_place:
-            gates = gi.add_(bias_hh) if bias_hh is not None else gi
-            ctx.mark_dirty(gi)
-        else:
-            gates = _with_bias(gi, bias_hh)
-        ctx.mark_non_differentiable(gates)  # scratch, not a result
+        gates = _gate_buffer(ctx, gi, bias_hh, overwrite_gi)  # pre-activations, then i, f, g, o in place
         L, N, H4 = gates.shape
         H = H4 // 4
         proj = weight_hr is not None
@@ -560,15 +566,11 @@ class LSTMBPTT(torch.autograd.Function):
         d_ifg, d_o = delta.view(L, N, 4, H)[:, :, :3].unbind(0), delta.view(L, N, 4, H)[:, :, 3].unbind(0)
         k_ifg, k_o = coef.view(L, N, 4, H)[:, :, :3].unbind(0), coef.view(L, N, 4, H)[:, :, 3].unbind(0)
         deltas, f_s, dt_s = delta.unbind(0), f.unbind(0), dtanh.unbind(0)
-        grads = grad_out.unbind(0) if grad_out is not None else None
+        grads, dh = _incoming_gradients(grad_out, grad_h_last, out[-1])
         dhs = torch.empty_like(out) if proj else None  # dh_t, for ∂L/∂W_hr
         w_t = _pack(weight_hh.T, N)
         w_hr = weight_hr.contiguous() if proj else None
         dc = grad_c_n.clone() if grad_c_n is not None else dtanh.new_zeros(N, H)
-        if grads is None:
-            dh = grad_h_last if grad_h_last is not None else out.new_zeros(out.shape[1:])
-        else:
-            dh = grads[-1] if grad_h_last is None else grads[-1] + grad_h_last
         for t in range(L - 1, -1, -1):
             if proj:
                 dhs[t] = dh
