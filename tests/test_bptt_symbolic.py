@@ -7,13 +7,16 @@ import sympy as sp
 
 from rnnbook import bptt_symbolic as S
 
-SIZES = [(2, 2, 2, 2), (1, 2, 2, 3)]
+# (l, m, q, T, h0): two networks from h_0 = 0, one from a symbolic initial state h_0
+SIZES = [(2, 2, 2, 2, "zero"), (1, 2, 2, 3, "zero"), (1, 2, 2, 2, "symbolic")]
 NAMES = ["W_ho", "b_o", "W_hh", "W_xh", "b_h"]
 
 
-@pytest.fixture(scope="module", params=SIZES, ids=lambda s: "lmqT=" + "".join(map(str, s)))
+@pytest.fixture(scope="module", params=SIZES,
+                ids=lambda s: "lmqT=" + "".join(map(str, s[:4])) + ("-h0" if s[4] == "symbolic" else ""))
 def net_and_grads(request):
-    net = S.elman(*request.param)
+    *sizes, h0 = request.param
+    net = S.elman(*sizes, h0=h0)
     grads, deltas = S.bptt_gradients(net)
     return net, grads, deltas
 
@@ -153,3 +156,35 @@ def test_elman_rejects_bad_sizes(kwargs, error, message):
 def test_direct_dL_dh_rejects_t_beyond_T():
     with pytest.raises(ValueError, match=re.escape("t must be <= T = 2, got 3")):
         S.direct_dL_dh(S.elman(1, 1, 2, 2), 3)
+
+
+def test_symbolic_initial_state_is_free():
+    net = S.elman(1, 2, 2, 2, h0="symbolic")
+    assert [str(v) for v in net.h[0]] == ["h_0(1)", "h_0(2)"]
+    a_1 = net.W_xh * net.x[1] + net.W_hh * net.h[0] + net.b_h
+    assert net.a[1] == a_1 and net.h[1] == a_1.applyfunc(sp.tanh)
+    assert all(v in S.rational_point(net) for v in net.h[0])
+
+
+def test_gradient_with_respect_to_h0():
+    net = S.elman(1, 2, 2, 2, h0="symbolic")
+    _, deltas = S.bptt_gradients(net)
+    closed = S.initial_state_gradient(net, deltas)
+    assert S.is_zero(S.direct_gradient(net, "h_0") - closed, net)
+    assert not S.is_zero(S.direct_gradient(net, "h_0") - net.W_hh * net.D(1) * deltas[1], net)
+
+
+def test_gradient_with_respect_to_h0_needs_a_symbolic_h0():
+    with pytest.raises(ValueError, match=re.escape('needs a network built with h0="symbolic"')):
+        S.direct_gradient(S.elman(1, 1, 2, 1), "h_0")
+
+
+def test_notes_closed_form_is_wrong_from_t_2_when_h0_is_not_zero():
+    net = S.elman(1, 2, 2, 2, h0="symbolic")
+    assert S.is_zero(S.dh_dWhh_direct(net, 1, 0, 1) - S.dh_dWhh_notes_closed_form(net, 1, 0, 1), net)
+    assert _far_from_zero(S.dh_dWhh_direct(net, 2, 0, 1) - S.dh_dWhh_notes_closed_form(net, 2, 0, 1), net)
+
+
+def test_elman_rejects_an_unknown_h0():
+    with pytest.raises(ValueError, match=re.escape('h0 must be "zero" or "symbolic", got \'random\'')):
+        S.elman(1, 1, 2, 1, h0="random")

@@ -4,13 +4,16 @@ The network (column vectors, the notes' names and shapes; :math:`f` = softmax, :
 
 .. math::
 
-    a_t &= W_{xh} x_t + W_{hh} h_{t-1} + b_h, \qquad h_t = g(a_t), \qquad h_0 = 0 \\
+    a_t &= W_{xh} x_t + W_{hh} h_{t-1} + b_h, \qquad h_t = g(a_t), \qquad h_0 \text{ fixed} \\
     z_t &= W_{ho} h_t + b_o, \qquad o_t = f(z_t) \\
     L &= -\frac{1}{T} \sum_{t=1}^{T} \sum_{k=1}^{q} \hat o_t(k) \log o_t(k)
 
 with :math:`x_t \in \mathbb{R}^l`, :math:`h_t \in \mathbb{R}^m`, :math:`o_t \in \mathbb{R}^q`,
 :math:`W_{xh} \in \mathbb{R}^{m\times l}`, :math:`W_{hh} \in \mathbb{R}^{m\times m}`,
-:math:`W_{ho} \in \mathbb{R}^{q\times m}`. The targets :math:`\hat o_t` are symbols constrained
+:math:`W_{ho} \in \mathbb{R}^{q\times m}`. The initial state :math:`h_0` is a fixed input,
+not a parameter: zero (``h0="zero"``, the default) or a vector of free symbols
+``h_0(j)`` (``h0="symbolic"``), so that every identity can also be checked for an
+arbitrary initial state, as the layers allow. The targets :math:`\hat o_t` are symbols constrained
 to sum to one (:math:`\hat o_t(q) = 1 - \sum_{k<q} \hat o_t(k)`): any probability vector,
 one-hot included. The notes write :math:`\sim` for a pre-activation: here :math:`a_t` (hidden)
 and :math:`z_t` (output).
@@ -59,6 +62,7 @@ __all__ = [
     "dh_dWhh_closed_form",
     "dh_dWhh_notes_closed_form",
     "notes_immediate_gradients",
+    "initial_state_gradient",
 ]
 
 
@@ -84,8 +88,9 @@ class SymbolicElman:
     """The unrolled network: parameters, inputs, targets and every forward quantity.
 
     Lists are indexed by time: ``x[t]``, ``a[t]``, ``h[t]``, ``z[t]``, ``o[t]``, ``y[t]``
-    for ``t = 1..T`` (index 0 is ``None``, except ``h[0]``, the zero initial state).
-    ``y[t]`` is the target :math:`\\hat o_t`.
+    for ``t = 1..T`` (index 0 is ``None``, except ``h[0]``, the initial state: zeros, or
+    the free symbols ``h_0(j)`` when built with ``h0="symbolic"``). ``y[t]`` is the target
+    :math:`\\hat o_t`.
     """
 
     l: int
@@ -107,6 +112,7 @@ class SymbolicElman:
     L: sp.Expr = sp.S.Zero
     atoms: dict = field(default_factory=dict)
     z_atoms: dict = field(default_factory=dict)
+    h0_symbolic: bool = False
 
     @property
     def params(self) -> dict[str, sp.Matrix]:
@@ -122,15 +128,23 @@ class SymbolicElman:
         return sp.diag(*self.o[t]) - self.o[t] * self.o[t].T
 
 
-def elman(l: int, m: int, q: int, T: int) -> SymbolicElman:
-    """Build the notes' network symbolically at sizes ``l, m, q`` over ``T`` steps."""
+def elman(l: int, m: int, q: int, T: int, *, h0: str = "zero") -> SymbolicElman:
+    """Build the notes' network symbolically at sizes ``l, m, q`` over ``T`` steps.
+
+    ``h0="zero"`` starts from :math:`h_0 = 0`; ``h0="symbolic"`` from a vector of free
+    symbols ``h_0(1..m)``, a fixed but arbitrary initial state.
+    """
     for name, v in (("l", l), ("m", m), ("q", q), ("T", T)):
         check_int(name, v, minimum=1)
     if q < 2:
         raise ValueError(f"q must be >= 2 (a softmax over one class is constant), got {q}")
+    if h0 not in ("zero", "symbolic"):
+        raise ValueError(f'h0 must be "zero" or "symbolic", got {h0!r}')
     net = SymbolicElman(l, m, q, T, _matrix("w_xh", m, l), _matrix("w_hh", m, m),
-                        _matrix("w_ho", q, m), _vector("b_h", m), _vector("b_o", q))
-    net.x, net.y, net.a, net.h = [None], [None], [None], [sp.zeros(m, 1)]
+                        _matrix("w_ho", q, m), _vector("b_h", m), _vector("b_o", q),
+                        h0_symbolic=h0 == "symbolic")
+    first = _vector("h_0", m) if net.h0_symbolic else sp.zeros(m, 1)
+    net.x, net.y, net.a, net.h = [None], [None], [None], [first]
     net.z, net.o, net.L_t = [None], [None], [None]
     for t in range(1, T + 1):
         x_t = _vector(f"x_{t}", l)
@@ -227,13 +241,14 @@ def atoms_to_symbols(expr, net: SymbolicElman):
 
 def rational_point(net: SymbolicElman, seed: int = 0) -> dict:
     """Exact rationals (small numerators and denominators, seeded) for every parameter,
-    input and free target symbol of ``net``; targets are kept a probability vector."""
+    input, free target symbol and symbolic initial state of ``net``; targets are kept a
+    probability vector."""
     check_int("seed", seed, minimum=0)
     import random
 
     rng = random.Random(seed)
     point = {}
-    for mat in list(net.params.values()) + net.x[1:]:
+    for mat in list(net.params.values()) + net.x[1:] + ([net.h[0]] if net.h0_symbolic else []):
         for s in mat:
             point[s] = sp.Rational(Fraction(rng.randint(-4, 4), rng.randint(3, 7)))  # |v| <= 4/3
     for y_t in net.y[1:]:
@@ -266,7 +281,7 @@ def numeric_value(expr, net: SymbolicElman, at: dict, digits: int = 30):
     true values of the atoms)."""
     check_int("digits", digits, minimum=15)
     prec = digits + 10
-    values, h = {}, sp.zeros(net.m, 1)
+    values, h = {}, net.h[0].xreplace(at)
     for t in range(1, net.T + 1):
         a = (net.W_xh * net.x[t] + net.W_hh * h + net.b_h).xreplace(at)
         h = a.applyfunc(lambda v: sp.tanh(sp.Float(v, prec)))
@@ -284,8 +299,15 @@ def numeric_value(expr, net: SymbolicElman, at: dict, digits: int = 30):
 
 def direct_gradient(net: SymbolicElman, name: str) -> sp.Matrix:
     """:math:`\\partial L/\\partial P` entry by entry, by SymPy differentiating L itself
-    (same shape as the parameter P, the usual 'denominator layout' of a gradient)."""
-    P = net.params[name]
+    (same shape as the parameter P, the usual 'denominator layout' of a gradient).
+    ``name`` is a parameter's, or ``"h_0"`` for the initial state of a network built
+    with ``h0="symbolic"``."""
+    if name == "h_0":
+        if not net.h0_symbolic:
+            raise ValueError('the gradient with respect to h_0 needs a network built with h0="symbolic"')
+        P = net.h[0]
+    else:
+        P = net.params[name]
     return P.applyfunc(lambda p: sp.diff(net.L, p))
 
 
@@ -328,6 +350,14 @@ def bptt_gradients(net: SymbolicElman) -> tuple[dict[str, sp.Matrix], list]:
         "b_h": sum((net.D(t) * deltas[t] for t in range(1, T + 1)), sp.zeros(m, 1)),
     }
     return grads, deltas[: T + 1]
+
+
+def initial_state_gradient(net: SymbolicElman, deltas: list) -> sp.Matrix:
+    """:math:`\\partial L/\\partial h_0 = W_{hh}^T D_1 \\delta_1`: the recursion
+    :math:`\\delta_t = W_{ho}^T \\delta o_t + W_{hh}^T D_{t+1} \\delta_{t+1}` one step
+    further, with no output at step 0 (``deltas`` from :func:`bptt_gradients`). It is the
+    gradient a layer returns for its initial state."""
+    return net.W_hh.T * net.D(1) * deltas[1]
 
 
 def direct_dL_dh(net: SymbolicElman, t: int) -> sp.Matrix:
@@ -404,7 +434,9 @@ def dh_dWhh_notes_closed_form(net: SymbolicElman, t: int, a: int, b: int) -> sp.
     """The notes' closed form read literally: :math:`\\sum_{v=1}^{t} D_t^{\\,v} W_{hh}^{v-1}
     e_a h_{t-v}(b) + D_t^{\\,t} W_{hh}^t\\, \\partial h_0/\\partial W_{hh}` with
     :math:`\\partial h_0/\\partial W_{hh} = 0` (:math:`h_0` is fixed): one Jacobian
-    :math:`D_t`, raised to powers, all Jacobians to the left of all weights."""
+    :math:`D_t`, raised to powers, all Jacobians to the left of all weights. From
+    :math:`h_0 = 0` it agrees with the true derivative up to t = 2 (the terms that differ
+    multiply :math:`h_0`); from any other :math:`h_0`, only at t = 1."""
     total = sp.zeros(net.m, 1)
     D_t = net.D(t)
     for v in range(1, t + 1):
