@@ -85,11 +85,13 @@ def test_mutated_checks_fail(path, tmp_path):
            "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
     proc = subprocess.run([sys.executable, str(ROOT / "tests" / "book" / "checkrun.py"), str(path),
                            str(report_path)], input=json.dumps(table), text=True,
-                          capture_output=True, env=env, timeout=900)
+                          capture_output=True, env=env, timeout=3600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(report_path.read_text())
     wanted = sum(len(v) for v in table.values())
     assert len(report["results"]) == wanted
+    print(f"{path.stem}: {report['cells']} code cells, {wanted} mutations, "
+          f"{report['cpu_s']} s of CPU")
     bad = [r for r in report["results"] if r["outcome"] != "AssertionError"]
     assert not bad, "mutations that did not make their check fail:\n" + "\n".join(
         f"  {r['cell']} ({r['why']}): {r['outcome']} {r['detail']}" for r in bad)
