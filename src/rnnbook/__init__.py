@@ -47,6 +47,11 @@ _EXPORTS = {
     "PeepholeLSTM": "layers.lstm", "lstm_step": "layers.lstm", "peephole_lstm_step": "layers.lstm",
     # rnnbook.layers.rnn
     "RNNCell": "layers.rnn", "RNN": "layers.rnn", "elman_step": "layers.rnn",
+    # rnnbook.layers.packing
+    "check_lengths": "layers.packing", "sequence_lengths": "layers.packing",
+    "length_mask": "layers.packing", "mask_padding": "layers.packing",
+    "reverse_within_lengths": "layers.packing", "run_with_lengths": "layers.packing",
+    "unpack_input": "layers.packing", "pack_output": "layers.packing", "PackInfo": "layers.packing",
     # rnnbook.variants.clockwork
     "ClockworkRNN": "variants.clockwork",
     # rnnbook.variants.mingru
@@ -84,7 +89,7 @@ _EXPORTS = {
     "masked_cross_entropy": "seq.losses", "sequence_loss": "seq.losses",
     # rnnbook.seq.padding
     "IGNORE_INDEX": "seq.padding", "State": "seq.padding", "one_hot": "seq.padding",
-    "pad_sequences": "seq.padding", "check_lengths": "seq.padding", "length_mask": "seq.padding",
+    "pad_sequences": "seq.padding",
     "check_tokens": "seq.padding", "map_state": "seq.padding", "select_state": "seq.padding",
     "run_layer": "seq.padding", "shift_right": "seq.padding",
     # rnnbook.seq.sampling

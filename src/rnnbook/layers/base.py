@@ -52,6 +52,7 @@ from rnnbook._validate import (
     check_tensor,
 )
 from rnnbook.kernels.autograd import has_tangent
+from rnnbook.layers.packing import pack_output, run_with_lengths, sequence_lengths, unpack_input
 
 __all__ = ["RecurrentLayer", "CellBase", "BPTT_MODES"]
 
@@ -272,11 +273,6 @@ class RecurrentLayer(nn.Module):
 
     def _check_input(self, input: object) -> tuple[Tensor, bool]:
         """Validate the input; return it time-major ``(L, N, H_in)`` and whether it was batched."""
-        if isinstance(input, PackedSequence):
-            raise TypeError(
-                f"{self._name} does not take a PackedSequence; pass a padded tensor "
-                "(the structures in rnnbook.structures take the lengths separately)"
-            )
         x = check_tensor("input", input, ndims=(2, 3), dtype=self.weight_ih_l0.dtype)
         if x.shape[-1] != self.input_size:
             raise ValueError(
@@ -328,8 +324,11 @@ class RecurrentLayer(nn.Module):
             outputs.append(state[0])
         return torch.stack(outputs), state
 
-    def forward(self, input: Tensor, hx=None):
+    def forward(self, input: Tensor | PackedSequence, hx=None, *, lengths=None):
+        """Run the layer; ``lengths`` (N,) or a ``PackedSequence`` input: see :mod:`rnnbook.layers.packing`."""
+        input, lengths, packed = unpack_input(self._name, input, lengths, self.batch_first)
         x, batched = self._check_input(input)
+        lengths = sequence_lengths(lengths, x, batched)
         states = self._initial_states(hx, x, batched)
         directions = 2 if self.bidirectional else 1
         finals: list[list[Tensor]] = [[] for _ in states]
@@ -337,9 +336,10 @@ class RecurrentLayer(nn.Module):
             outs = []
             for direction in range(directions):
                 row = layer * directions + direction
-                seq = x if direction == 0 else x.flip(0)
-                out, last = self._run_direction(seq, tuple(s[row] for s in states), self._params(layer, direction))
-                outs.append(out if direction == 0 else out.flip(0))
+                params = self._params(layer, direction)
+                out, last = run_with_lengths(lambda xs, st, p=params: self._run_direction(xs, st, p), x,
+                                             tuple(s[row] for s in states), lengths, reverse=direction == 1)
+                outs.append(out)
                 for k, s in enumerate(last):
                     finals[k].append(s)
             x = torch.cat(outs, dim=2) if directions == 2 else outs[0]
@@ -350,4 +350,4 @@ class RecurrentLayer(nn.Module):
             x, final = x.squeeze(1), tuple(f.squeeze(1) for f in final)
         elif self.batch_first:
             x = x.transpose(0, 1)
-        return x, self._pack_state(final)
+        return pack_output(x, lengths, packed, self.batch_first), self._pack_state(final)

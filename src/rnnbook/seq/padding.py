@@ -2,22 +2,27 @@
 
 Sequences of different lengths ("问题2：输入序列间的长度差异") are padded to the longest and
 passed time-major, ``(L, N)`` or ``(L, N, H_in)``, with ``lengths`` ``(N,)``; what the padding
-steps hold is never used. :func:`length_mask` marks the real steps, :func:`run_layer` runs a
-layer so that each sequence's final state is its state at its own last step, and the state
-helpers treat a tensor and LSTM's ``(h, c)`` alike.
+steps hold is never used. :func:`rnnbook.layers.packing.length_mask` marks the real steps
+(it and :func:`rnnbook.layers.packing.check_lengths` are importable from here too),
+:func:`run_layer` runs any layer so that each sequence's final state is its state at its own
+last step, and the state helpers treat a tensor and LSTM's ``(h, c)`` alike.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Union
+
+import inspect
 
 import torch
 from torch import Tensor, nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from rnnbook._validate import check_int
+from rnnbook.layers.packing import check_lengths, length_mask, mask_padding
 
-__all__ = ["IGNORE_INDEX", "State", "one_hot", "pad_sequences", "check_lengths", "length_mask", "check_tokens",
+__all__ = ["IGNORE_INDEX", "State", "one_hot", "pad_sequences", "check_tokens",
            "map_state", "select_state", "run_layer", "shift_right"]
 
 #: A recurrent layer's state: one tensor, or a tuple of them (LSTM's ``(h, c)``).
@@ -28,50 +33,6 @@ IGNORE_INDEX = -100
 
 
 # -- checks ----------------------------------------------------------------------------------
-def check_lengths(lengths: object, batch: int, steps: int) -> Tensor:
-    """Validate ``lengths`` (a 1-D integer tensor or a sequence of ints, one per sequence,
-    each in ``[1, steps]``); return it as a CPU ``int64`` tensor."""
-    if isinstance(lengths, Tensor):
-        if lengths.is_floating_point() or lengths.is_complex() or lengths.dtype == torch.bool:
-            raise TypeError(f"lengths must be an integer tensor, got dtype {lengths.dtype}")
-        if lengths.dim() != 1:
-            raise ValueError(
-                f"lengths must be 1-D (one length per sequence), got shape {tuple(lengths.shape)}"
-            )
-        values = lengths.detach().cpu().long()
-    elif isinstance(lengths, Sequence) and not isinstance(lengths, str):
-        if not all(isinstance(v, int) and not isinstance(v, bool) for v in lengths):
-            raise TypeError(f"lengths must be a sequence of ints, got {list(lengths)!r}")
-        values = torch.tensor(list(lengths), dtype=torch.long)
-    else:
-        raise TypeError(
-            f"lengths must be a 1-D integer tensor or a sequence of ints, got {type(lengths).__name__}"
-        )
-    if values.shape != (batch,):
-        raise ValueError(
-            f"lengths must hold one length per sequence: shape ({batch},), got {tuple(values.shape)}"
-        )
-    if values.numel() and values.min() < 1:
-        n = int(values.argmin())
-        raise ValueError(
-            f"lengths must be >= 1 (every sequence has at least one step), "
-            f"got {int(values[n])} for sequence {n}"
-        )
-    if values.numel() and values.max() > steps:
-        n = int(values.argmax())
-        raise ValueError(
-            f"lengths must be <= {steps} (the number of time steps in the padded input), "
-            f"got {int(values[n])} for sequence {n}"
-        )
-    return values
-
-
-def length_mask(lengths: Tensor, steps: int, device: torch.device | None = None) -> Tensor:
-    """``mask[t, n] = t < lengths[n]``: True at real steps, False at padding; shape (steps, N)."""
-    t = torch.arange(steps, device=device).unsqueeze(1)
-    return t < lengths.to(device).unsqueeze(0)
-
-
 def check_tokens(name: str, tokens: object, vocab_size: int, mask: Tensor | None = None) -> Tensor:
     """Validate integer token ids in ``[0, vocab_size - 1]`` (only where ``mask`` is True)."""
     if not isinstance(tokens, Tensor):
@@ -115,12 +76,6 @@ def select_state(state: State, index: Tensor) -> State:
     return map_state(lambda s: s.index_select(1, index), state)
 
 
-def _zip_state(fn: Callable[[Tensor, Tensor], Tensor], a: State, b: State) -> State:
-    if isinstance(a, tuple):
-        return tuple(fn(u, v) for u, v in zip(a, b, strict=True))
-    return fn(a, b)
-
-
 def _hidden(state: State) -> Tensor:
     """The hidden-state tensor ``h_n`` of a state (the first of LSTM's ``(h, c)``)."""
     return state[0] if isinstance(state, tuple) else state
@@ -143,6 +98,14 @@ def _out_size(layer: nn.Module) -> int:
     return getattr(layer, "proj_size", 0) or layer.hidden_size
 
 
+def _takes_lengths(layer: nn.Module) -> bool:
+    """Whether ``layer.forward`` has a ``lengths`` argument (every rnnbook layer)."""
+    try:
+        return "lengths" in inspect.signature(layer.forward).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 def run_layer(
     layer: nn.Module, x: Tensor, lengths: Tensor | None = None, hx: State | None = None,
     need_state: bool = True,
@@ -150,47 +113,29 @@ def run_layer(
     """Run a recurrent ``layer`` over a padded, time-major batch ``x`` (L, N, H_in).
 
     Returns ``output`` (L, N, D*H) with zeros at padded steps, and the final state
-    taken at each sequence's own last step. The layer is called once per stretch
-    ``[a, b)`` between consecutive distinct lengths; after each stretch, a sequence
-    that has ended keeps its old state:
+    taken at each sequence's own last step: what running each sequence alone gives.
+    An rnnbook layer gets ``lengths=`` (:mod:`rnnbook.layers.packing`); any other layer
+    (``torch.nn.LSTM``, ...) gets a ``PackedSequence``, as torch's layers take it. Both
+    directions of a bidirectional layer read each sequence within its length.
 
-    .. math:: s^{(n)} \\leftarrow s^{(n)}_{\\text{new}} \\text{ if } \\ell_n \\ge b
-              \\text{ else } s^{(n)}
-
-    A unidirectional layer's output at step ``t`` depends only on steps ``<= t``, so
-    the outputs before each sequence's end are what running it alone gives. With
-    ``need_state=False`` the layer is called once and the state returned is None (the
-    outputs are the same; only the final state needs the stretches).
+    With ``need_state=False`` (a unidirectional layer whose final state is not needed) the
+    layer is called once on the padded batch, padded steps set to zero first, and the state
+    returned is None: a unidirectional layer's output at step ``t`` depends only on steps
+    ``<= t``, so the outputs at real steps are what running each sequence alone gives.
     """
     steps = x.shape[0]
     if lengths is None or bool((lengths == steps).all()):
         return _call(layer, x, hx)
-    if _directions(layer) == 2:
-        raise ValueError(
-            "a bidirectional layer cannot take a padded batch here: its backward direction "
-            "would start in the padding; pass sequences of equal length (no padding) or use "
-            "a unidirectional layer"
-        )
-    mask = length_mask(lengths, steps, x.device).unsqueeze(-1)
-    if not need_state:
-        output, _ = _call(layer, x, hx)
-        return output.masked_fill(~mask, 0.0), None
-    bounds = sorted(set(lengths.tolist()))
-    if bounds[-1] != steps:
-        bounds.append(steps)  # every sequence is shorter than the padded input: run the rest too
-    outs, state, start = [], hx, 0
-    for stop in bounds:
-        out, new = _call(layer, x[start:stop], state)
-        if state is None:
-            state = map_state(torch.zeros_like, new)
-        # sequences still running at `stop` take the new state; those that ended keep theirs
-        active = (lengths >= stop).to(x.device).view(1, -1, 1)
-        state = _zip_state(lambda n, o: torch.where(active, n, o), new, state)
-        outs.append(out)
-        start = stop
-    output = torch.cat(outs)
-    return output.masked_fill(~mask, 0.0), state
-
+    if not need_state and _directions(layer) == 1:
+        output, _ = _call(layer, mask_padding(x, lengths), hx)
+        return mask_padding(output, lengths), None
+    if _takes_lengths(layer):
+        if getattr(layer, "batch_first", False):
+            out, state = layer(x.transpose(0, 1), hx, lengths=lengths)
+            return out.transpose(0, 1), state
+        return layer(x, hx, lengths=lengths)
+    out, state = layer(pack_padded_sequence(x, lengths, enforce_sorted=False), hx)
+    return pad_packed_sequence(out, total_length=steps)[0], state
 
 
 def shift_right(targets: Tensor, start_token: int) -> Tensor:

@@ -29,13 +29,11 @@ What the padding steps hold is never used: token ids there are not even checked.
 
 * Outputs at padded steps are set to 0; losses (:func:`masked_cross_entropy`) skip them.
 * The final state of a sequence is its state at its own last step ``lengths[n] - 1``
-  (all layers, and the cell state of an LSTM): :func:`run_layer` runs the layer over
-  the stretches between distinct lengths and freezes each sequence's state once it
-  has ended, so a padded batch gives, to rounding, what running each sequence alone
-  gives.
-* A bidirectional layer's backward direction would start in the padding, so a
-  bidirectional layer with padding is refused (``ValueError``); without padding it
-  is accepted where a structure reads its whole final state (N-to-N, N-to-1, Encoder).
+  (all layers, and the cell state of an LSTM): :func:`run_layer` hands the lengths to
+  the layer (``lengths=`` for rnnbook's, a ``PackedSequence`` for torch's; see
+  :mod:`rnnbook.layers.packing`), so a padded batch gives, to rounding, what running
+  each sequence alone gives.
+* A bidirectional layer reads each sequence backwards from its own last step.
 
 The N-to-M pieces (:class:`Encoder`, :class:`Decoder`, :class:`NToM`) are meant to be
 extended (attention, scheduled sampling, beam search): the decoder runs step by

@@ -24,9 +24,11 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.nn.utils.rnn import PackedSequence
 
 from rnnbook._sequence import initial_state, restore_layout, sequence_input
 from rnnbook._validate import check_bool, check_int
+from rnnbook.layers.packing import pack_output, run_with_lengths, sequence_lengths, unpack_input
 from rnnbook.variants.scan import _BPTTModeAttribute, linear_recurrence
 
 __all__ = ["MinGRU", "MinLSTM"]
@@ -62,13 +64,24 @@ class _MinBase(nn.Module):
     def _coefficients(self, pre: list[Tensor]) -> tuple[Tensor, Tensor]:
         raise NotImplementedError
 
-    def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    def forward(self, input: Tensor | PackedSequence, hx: Tensor | None = None, *, lengths=None):
+        """Run the layer; returns ``(output, h_n)``. The state ``h`` is all the recurrence
+        carries, so a sequence run in chunks equals one pass. ``lengths`` (N,) or a
+        ``PackedSequence`` input: see :mod:`rnnbook.layers.packing`."""
+        input, lengths, packed = unpack_input(type(self).__name__, input, lengths, self.batch_first)
         x, batched = sequence_input("input", input, self.input_size, self.weight_ih.dtype, self.batch_first)
+        lengths = sequence_lengths(lengths, x, batched)
         h0 = initial_state(hx, x, batched, 1, self.hidden_size)[0]
-        pre = F.linear(x, self.weight_ih, self.bias_ih).split(self.hidden_size, dim=-1)  # all t at once
-        a, b = self._coefficients(list(pre))
-        h = linear_recurrence(a, b, h0, self.bptt)
-        return restore_layout(h, h[-1:], batched, self.batch_first)
+
+        def run(x: Tensor, h0: tuple[Tensor]) -> tuple[Tensor, tuple[Tensor]]:
+            pre = F.linear(x, self.weight_ih, self.bias_ih).split(self.hidden_size, dim=-1)  # all t at once
+            a, b = self._coefficients(list(pre))
+            h = linear_recurrence(a, b, h0[0], self.bptt)
+            return h, (h[-1],)
+
+        h, (h_n,) = run_with_lengths(run, x, (h0,), lengths)
+        out, h_n = restore_layout(h, h_n.unsqueeze(0), batched, self.batch_first)
+        return pack_output(out, lengths, packed, self.batch_first), h_n
 
 
 class MinGRU(_MinBase):

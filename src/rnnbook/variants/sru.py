@@ -42,6 +42,7 @@ import math
 
 import torch
 from torch import Tensor, nn
+from torch.nn.utils.rnn import PackedSequence
 
 from rnnbook._sequence import initial_state, restore_layout, sequence_input
 from rnnbook._validate import check_bool, check_choice, check_int
@@ -52,6 +53,7 @@ from rnnbook.kernels.autograd import (
     with_previous,
 )
 from rnnbook.kernels.projection import project_inputs
+from rnnbook.layers.packing import pack_output, run_with_lengths, sequence_lengths, unpack_input
 from rnnbook.variants.scan import (
     _BPTTModeAttribute,
     _count,
@@ -263,11 +265,22 @@ class SRU(nn.Module):
             hs.append(r_t * c + (1 - r_t) * xh_t)
         return torch.stack(hs), c
 
-    def forward(self, input: Tensor, c0: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    def forward(self, input: Tensor | PackedSequence, c0: Tensor | None = None, *, lengths=None):
+        """Run the stack; returns ``(output, c_n)``. The state ``c`` (num_layers, N, H) is all
+        an SRU carries from step to step, so a sequence run in chunks equals one pass.
+        ``lengths`` (N,) or a ``PackedSequence`` input: see :mod:`rnnbook.layers.packing`."""
+        input, lengths, packed = unpack_input("SRU", input, lengths, self.batch_first)
         x, batched = sequence_input("input", input, self.input_size, self.weight_l0.dtype, self.batch_first)
+        lengths = sequence_lengths(lengths, x, batched)
         c = initial_state(c0, x, batched, self.num_layers, self.hidden_size, name="c0")
         finals = []
         for layer in range(self.num_layers):
-            x, c_n = self._layer(x, c[layer], layer)
+
+            def run(xs: Tensor, c: tuple[Tensor], layer: int = layer) -> tuple[Tensor, tuple[Tensor]]:
+                h, c_n = self._layer(xs, c[0], layer)
+                return h, (c_n,)
+
+            x, (c_n,) = run_with_lengths(run, x, (c[layer],), lengths)
             finals.append(c_n)
-        return restore_layout(x, torch.stack(finals), batched, self.batch_first)
+        out, c_n = restore_layout(x, torch.stack(finals), batched, self.batch_first)
+        return pack_output(out, lengths, packed, self.batch_first), c_n
