@@ -112,7 +112,12 @@ class CharVocab:
         return [self.index[c] for c in text]
 
     def decode(self, ids) -> str:
-        return "".join(self.chars[int(i)] for i in ids)
+        ids = [int(i) for i in ids]
+        bad = [i for i in ids if not 0 <= i < len(self.chars)]
+        if bad:
+            raise ValueError(f"ids must lie in [0, {len(self.chars) - 1}] (the vocabulary's size is "
+                             f"{len(self.chars)}), got {bad}")
+        return "".join(self.chars[i] for i in ids)
 
 
 #: The word categories of :func:`toy_grammar`.
@@ -166,6 +171,11 @@ def max_task(batch: int, min_len: int, max_len: int, num_symbols: int = 8, *,
 def count_up_task(starts: Tensor, top: int) -> list[list[int]]:
     """1 to N: from a start digit ``s``, the sequence ``s, s+1, ..., top`` (then an end token,
     added by the caller): one input, an output whose length depends on it."""
+    check_int("top", top, minimum=0)
+    if not isinstance(starts, Tensor) or starts.is_floating_point() or starts.is_complex() or starts.dtype == torch.bool:
+        raise TypeError(f"starts must be an integer tensor of start digits, got {getattr(starts, 'dtype', type(starts).__name__)}")
+    if starts.numel() and (starts.min() < 0 or starts.max() > top):
+        raise ValueError(f"starts must lie in [0, {top}] (top={top}), got values in [{int(starts.min())}, {int(starts.max())}]")
     return [list(range(int(s), top + 1)) for s in starts]
 
 
@@ -278,7 +288,13 @@ def decode_chars(ids: Sequence[int], chars: Sequence[str]) -> str:
     """The text of character ids (special ids are dropped; reading stops at :data:`END`)."""
     out = []
     for i in ids:
+        if isinstance(i, bool) or not (isinstance(i, int) or (isinstance(i, torch.Tensor) and i.dim() == 0
+                                                             and not i.is_floating_point())):
+            raise TypeError(f"ids must be integer character ids, got {i!r} of type {type(i).__name__}")
         i = int(i)
+        if not 0 <= i < len(chars) + 3:
+            raise ValueError(f"ids must lie in [0, {len(chars) + 2}] (3 special ids, then {len(chars)} "
+                             f"characters), got {i}")
         if i == END:
             break
         if i >= 3:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import random
 import sys
@@ -40,6 +41,8 @@ def seed_everything(seed: int) -> torch.Generator:
     """Seed Python's, NumPy's and torch's global generators; return a fresh ``torch.Generator``
     seeded with ``seed`` for data generation."""
     check_int("seed", seed, minimum=0)
+    if seed > 2**32 - 1:
+        raise ValueError(f"seed must be <= 2**32 - 1 (NumPy's limit), got {seed}")
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
@@ -71,6 +74,9 @@ def last_step_mse(model: nn.Module, x: Tensor, y: Tensor) -> Tensor:
             f"y must have shape {tuple(last.shape)} (the model's output at the last step, "
             f"(N, q)), got {shape}"
         )
+    if last.numel() == 0:
+        raise ValueError(f"x must hold at least one sequence (the mean over none is undefined), got "
+                         f"outputs of shape {tuple(out.shape)}")
     # o_L - y for every sequence
     return (last - y).pow(2).mean()
 
@@ -82,6 +88,10 @@ def accuracy(scores: Tensor, y: Tensor) -> float:
     mask = y != IGNORE_INDEX
     if not mask.any():
         raise ValueError("targets contain no step to score (all are IGNORE_INDEX)")
+    real = y[mask]
+    if real.min() < 0 or real.max() >= scores.shape[-1]:
+        raise ValueError(f"targets must be class ids in [0, {scores.shape[-1] - 1}] or IGNORE_INDEX "
+                         f"({IGNORE_INDEX}), got values in [{int(real.min())}, {int(real.max())}]")
     return (scores.argmax(-1)[mask] == y[mask]).double().mean().item()
 
 
@@ -114,6 +124,11 @@ def fit(
     removed when training ends.
     """
     check_int("steps", steps, minimum=1)
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not (math.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
+    if clip is not None and (isinstance(clip, bool) or not isinstance(clip, (int, float))
+                             or not (math.isfinite(clip) and clip > 0)):
+        raise ValueError(f"clip must be None or a finite number > 0, got {clip!r}")
     if not callable(batches):
         raise TypeError(f"batches must be a callable i -> (x, y), got {type(batches).__name__}")
     if loss_fn is not None and not callable(loss_fn):
@@ -144,6 +159,8 @@ def fit(
         batch = batches(i)
         if not isinstance(batch, (tuple, list)):
             raise TypeError(f"batches({i}) must return a tuple such as (x, y), got {type(batch).__name__}")
+        if isinstance(batch[0], torch.Tensor) and batch[0].numel() == 0:
+            raise ValueError(f"batches({i}) must return a batch with samples, got x of shape {tuple(batch[0].shape)}")
         if loss_fn is None:
             if len(batch) != 2:
                 raise ValueError(

@@ -37,19 +37,19 @@ class InputProjection(torch.autograd.Function):
         L, N, _ = x.shape
         # detached: a plain tensor, not a view of the 2-D product, so that a Function after this
         # one may overwrite it in place (GRUBPTT with overwrite_gi)
-        return linear(x.reshape(L * N, -1), weight_ih.contiguous(), bias_ih).view(L, N, -1).detach()
+        return linear(x.reshape(L * N, x.shape[-1]), weight_ih.contiguous(), bias_ih).view(L, N, weight_ih.shape[0]).detach()
 
     @staticmethod
     @first_order_only
     def backward(ctx, grad):
         x, weight_ih = ctx.saved_tensors
         L, N, _ = ctx.shape
-        g = grad.reshape(L * N, -1)
+        g = grad.reshape(L * N, grad.shape[-1])
         need = ctx.needs_input_grad
         # ∂L/∂x = Δ W_ih
-        dx = linear(g, weight_ih.T.contiguous()).view(L, N, -1) if need[0] else None
+        dx = linear(g, weight_ih.T.contiguous()).view(L, N, ctx.shape[-1]) if need[0] else None
         # ∂L/∂W_ih = Δ^T X
-        dw = t_product(g, x.reshape(L * N, -1)) if need[1] else None
+        dw = t_product(g, x.reshape(L * N, ctx.shape[-1])) if need[1] else None
         db = g.sum(0) if need[2] and ctx.has_bias else None
         return dx, dw, db
 

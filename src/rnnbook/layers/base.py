@@ -111,7 +111,7 @@ class CellBase(nn.Module):
 
     def _check_step_input(self, input: object) -> tuple[Tensor, bool]:
         """Validate ``x_t``; return it as ``(N, H_in)`` and whether it was batched."""
-        x = check_tensor("input", input, ndims=(1, 2), dtype=self.weight_ih.dtype)
+        x = check_tensor("input", input, ndims=(1, 2), dtype=self.weight_ih.dtype, device=self.weight_ih.device)
         if x.shape[-1] != self.input_size:
             raise ValueError(
                 f"input must have {self.input_size} features (input_size) in its last "
@@ -123,7 +123,7 @@ class CellBase(nn.Module):
     def _check_step_state(self, name: str, value: object, batch: int, batched: bool, size: int) -> Tensor:
         """Validate one state tensor of a cell; return it as ``(N, size)``."""
         ndim = 2 if batched else 1
-        h = check_tensor(name, value, ndims=(ndim,), dtype=self.weight_ih.dtype)
+        h = check_tensor(name, value, ndims=(ndim,), dtype=self.weight_ih.dtype, device=self.weight_ih.device)
         expected = (batch, size) if batched else (size,)
         check_shape(name, h, expected, "(batch, hidden_size)" if batched else "(hidden_size,)")
         return h if batched else h.unsqueeze(0)
@@ -273,7 +273,7 @@ class RecurrentLayer(nn.Module):
 
     def _check_input(self, input: object) -> tuple[Tensor, bool]:
         """Validate the input; return it time-major ``(L, N, H_in)`` and whether it was batched."""
-        x = check_tensor("input", input, ndims=(2, 3), dtype=self.weight_ih_l0.dtype)
+        x = check_tensor("input", input, ndims=(2, 3), dtype=self.weight_ih_l0.dtype, device=self.weight_ih_l0.device)
         if x.shape[-1] != self.input_size:
             raise ValueError(
                 f"input must have {self.input_size} features (input_size) in its last dimension, "
@@ -299,7 +299,7 @@ class RecurrentLayer(nn.Module):
         states = []
         for name, part, size, label in zip(self._state_names, parts, sizes, self._state_labels(), strict=True):
             ndim = 3 if batched else 2
-            h = check_tensor(name, part, ndims=(ndim,), dtype=x.dtype)
+            h = check_tensor(name, part, ndims=(ndim,), dtype=x.dtype, device=x.device)
             if batched:
                 check_shape(name, h, (rows, batch, size), f"(num_layers * num_directions, batch, {label})")
             else:
@@ -313,7 +313,7 @@ class RecurrentLayer(nn.Module):
         w_ih, b_ih = params[0], params[2]
         # The hand-written Functions define a backward only (reverse mode); under forward-mode
         # AD (dual tensors, e.g. rnnbook.helpers.diagnostics.state_jacobians) the autograd loop runs.
-        if self.bptt == "hand" and not has_tangent(x, *state, *params):
+        if self.bptt == "hand" and x.shape[1] > 0 and not has_tangent(x, *state, *params):  # (an empty batch: the loop)
             fused = self._bptt(x, state, params)
             if fused is not None:
                 return fused

@@ -110,7 +110,8 @@ class NotesFirstVersion(nn.Module):
         """Run the cell over the sequence; ``lengths`` (N,) or a ``PackedSequence`` input: see
         :mod:`rnnbook.layers.packing`."""
         input, lengths, packed = unpack_input("NotesFirstVersion", input, lengths, self.batch_first)
-        x, batched = sequence_input("input", input, self.input_size, self.cell.W_h.dtype, self.batch_first)
+        x, batched = sequence_input("input", input, self.input_size, self.cell.W_h.dtype, self.batch_first,
+                                     device=self.cell.W_h.device)
         lengths = sequence_lengths(lengths, x, batched)
         if hx is None:
             state = tuple(x.new_zeros(x.shape[1], self.hidden_size) for _ in range(3))

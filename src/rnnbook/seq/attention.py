@@ -122,6 +122,9 @@ class LuongAttention(nn.Module):
         if h.shape[-1] != self.memory_size or h.shape[1] != s.shape[1]:
             raise ValueError(f"h must have shape (L, {s.shape[1]}, {self.memory_size}) = "
                              f"(source steps, batch, memory_size), got {tuple(h.shape)}")
+        if h.shape[0] == 0:
+            raise ValueError("h must hold at least one source step to attend to (a softmax over no "
+                             f"positions has no value), got shape {tuple(h.shape[:1] if unbatched else h.shape)}")
         if mask is not None:
             expected = tuple(h.shape[:1]) if unbatched else tuple(h.shape[:2])
             if not isinstance(mask, Tensor) or mask.dtype != torch.bool:

@@ -164,6 +164,8 @@ class Decoder(nn.Module):
                 raise ValueError(
                     f"end_token must be a token id in [0, {self.vocab_size - 1}], got {end_token}"
                 )
+        if check_int("pad_token", pad_token, minimum=0) >= self.vocab_size:
+            raise ValueError(f"pad_token must be a token id in [0, {self.vocab_size - 1}], got {pad_token}")
         batch = first_tokens.shape[0]
         done = torch.zeros(batch, dtype=torch.bool, device=first_tokens.device)
         lengths = torch.full((batch,), steps, dtype=torch.long)

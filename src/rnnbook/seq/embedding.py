@@ -116,7 +116,13 @@ def nearest_neighbour_agreement(vectors: Tensor, groups: Sequence[object]) -> fl
     v = check_tensor("vectors", vectors, ndims=(2,)).detach()
     if len(groups) != v.shape[0]:
         raise ValueError(f"groups must have one entry per row ({v.shape[0]}), got {len(groups)}")
-    unit = v / v.norm(dim=1, keepdim=True)
+    if v.shape[0] < 2:
+        raise ValueError(f"vectors must have at least 2 rows (each row's nearest other row), got shape {tuple(v.shape)}")
+    norms = v.norm(dim=1, keepdim=True)
+    if not bool(torch.isfinite(v).all()) or bool((norms == 0).any()):
+        raise ValueError("vectors must be finite and non-zero rows (the cosine of a zero row is undefined), got "
+                         f"{int((norms == 0).sum())} zero rows and {int((~torch.isfinite(v)).any(1).sum())} non-finite rows")
+    unit = v / norms
     sim = unit @ unit.T
     sim.fill_diagonal_(-math.inf)
     nearest = sim.argmax(dim=1).tolist()
@@ -152,6 +158,11 @@ def unigram_perplexity(train: Sequence[int], test: Sequence[int], vocab_size: in
     check_int("vocab_size", vocab_size, minimum=1)
     if len(test) == 0:
         raise ValueError("test must hold at least one token, got none")
+    for name, ids in (("train", train), ("test", test)):
+        bad = [w for w in ids if isinstance(w, bool) or not isinstance(w, int) or not 0 <= w < vocab_size]
+        if bad:
+            raise ValueError(f"{name} must hold token ids in [0, {vocab_size - 1}] (vocab_size={vocab_size}), "
+                             f"got {bad[:5]}")
     counts = Counter(train)
     n = len(train)
     # P(w) = (c(w) + 1) / (n + V)
@@ -160,5 +171,13 @@ def unigram_perplexity(train: Sequence[int], test: Sequence[int], vocab_size: in
 
 
 def perplexity(mean_cross_entropy: float) -> float:
-    """:math:`\\mathrm{PPL} = e^{\\mathcal{L}}` for a mean cross entropy in nats per token."""
-    return math.exp(mean_cross_entropy)
+    """:math:`\\mathrm{PPL} = e^{\\mathcal{L}}` for a mean cross entropy in nats per token
+    (``inf`` beyond the largest float, as ``torch.exp``; NaN gives NaN)."""
+    if isinstance(mean_cross_entropy, bool) or not isinstance(mean_cross_entropy, (int, float)):
+        raise TypeError(f"mean_cross_entropy must be a real number, got {mean_cross_entropy!r}")
+    if mean_cross_entropy < 0:
+        raise ValueError(f"mean_cross_entropy must be >= 0 (a cross entropy is never negative), got {mean_cross_entropy}")
+    try:
+        return math.exp(mean_cross_entropy)
+    except OverflowError:
+        return math.inf

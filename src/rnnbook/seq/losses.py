@@ -56,4 +56,13 @@ def sequence_loss(scores: Tensor, y: Tensor) -> Tensor:
     ``scores`` (..., q) are pre-softmax; ``y`` (...) holds class indices.
     """
     _check_targets(scores, y)
+    real = y[y != IGNORE_INDEX]
+    if real.numel() and (real.min() < 0 or real.max() >= scores.shape[-1]):
+        raise ValueError(f"targets must be class ids in [0, {scores.shape[-1] - 1}] or IGNORE_INDEX "
+                         f"({IGNORE_INDEX}), got values in [{int(real.min())}, {int(real.max())}]")
+    if not bool((y != IGNORE_INDEX).any()):
+        raise ValueError(
+            f"targets must hold at least one step to score (not IGNORE_INDEX = {IGNORE_INDEX}): the mean "
+            f"over no steps is undefined; got targets of shape {tuple(y.shape)} with none"
+        )
     return nn.functional.cross_entropy(scores.reshape(-1, scores.shape[-1]), y.reshape(-1), ignore_index=IGNORE_INDEX)

@@ -162,8 +162,15 @@ def one_hot(indices: Tensor, num_classes: int, dtype: torch.dtype = torch.float3
 def pad_sequences(sequences: list[list[int]], pad: int = 0) -> tuple[Tensor, Tensor]:
     """Token-id sequences of different lengths to a time-major (L, N) tensor padded with
     ``pad`` to the longest, and their lengths (N,)."""
+    if not isinstance(sequences, (list, tuple)) or not all(isinstance(s, (list, tuple)) for s in sequences):
+        raise TypeError(f"sequences must be a list of lists of token ids, got {type(sequences).__name__}")
     if not sequences or any(len(s) == 0 for s in sequences):
-        raise ValueError("sequences must be a non-empty list of non-empty sequences")
+        raise ValueError("sequences must be a non-empty list of non-empty sequences, got lengths "
+                         f"{[len(s) for s in sequences]}")
+    for s in sequences:
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in s):
+            raise TypeError(f"sequences must hold int token ids, got {list(s)!r}")
+    check_int("pad", pad)
     lengths = torch.tensor([len(s) for s in sequences])
     out = torch.full((int(lengths.max()), len(sequences)), pad, dtype=torch.long)
     for n, s in enumerate(sequences):

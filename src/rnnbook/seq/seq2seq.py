@@ -23,7 +23,7 @@ from torch import Tensor, nn
 from rnnbook._validate import check_choice, check_int
 from rnnbook.seq.attention import SCORES, AttentionDecoder
 from rnnbook.seq.decoding import Decoder, NToM
-from rnnbook.seq.padding import length_mask, map_state, run_layer, shift_right
+from rnnbook.seq.padding import check_lengths, check_tokens, length_mask, map_state, run_layer, shift_right
 from rnnbook.seq.structures import Encoder, make_layer
 
 __all__ = ["Seq2Seq", "build_seq2seq", "exact_match", "sequence_log_prob", "decode"]
@@ -59,6 +59,9 @@ class Seq2Seq(NToM):
         """
         k = check_int("beam_width", beam_width, minimum=1)
         check_int("max_steps", max_steps, minimum=1)
+        if check_int("pad_token", pad_token, minimum=0) >= self.decoder.vocab_size:
+            raise ValueError(f"pad_token must be a token id in [0, {self.decoder.vocab_size - 1}] "
+                             f"(vocab_size={self.decoder.vocab_size}), got {pad_token}")
         enc = self.encode(src, src_lengths)
         batch = enc.outputs.shape[1]
         device = enc.outputs.device
@@ -138,6 +141,10 @@ def _check_decoded(tokens: Tensor, lengths: Tensor, targets: Tensor, tgt_lengths
     if tuple(lengths.shape) != (n,) or tuple(tgt_lengths.shape) != (n,):
         raise ValueError(f"lengths and tgt_lengths must have shape ({n},), got "
                          f"{tuple(lengths.shape)} and {tuple(tgt_lengths.shape)}")
+    for name, lens, steps in (("lengths", lengths, tokens.shape[0]), ("tgt_lengths", tgt_lengths, targets.shape[0])):
+        if lens.numel() and (lens.min() < 0 or lens.max() > steps):
+            raise ValueError(f"{name} must lie in [0, {steps}] (the steps of its tokens), got values in "
+                             f"[{int(lens.min())}, {int(lens.max())}]")
 
 
 def exact_match(tokens: Tensor, lengths: Tensor, targets: Tensor, tgt_lengths: Tensor) -> Tensor:
@@ -157,6 +164,9 @@ def sequence_log_prob(model: NToM, src: Tensor, tokens: Tensor, lengths: Tensor,
                       src_lengths: object = None) -> Tensor:
     r""":math:`\log p(y \mid x) = \sum_t \log \mathrm{softmax}(o_t)[y_t]` (N,) of the outputs
     ``tokens`` (T, N) with ``lengths`` (N,) under ``model`` (teacher-forced scoring)."""
+    lens = check_lengths(lengths, tokens.shape[1] if isinstance(tokens, Tensor) and tokens.dim() == 2 else -1,
+                         tokens.shape[0] if isinstance(tokens, Tensor) else 0)
+    check_tokens("tokens", tokens, model.decoder.vocab_size, length_mask(lens, tokens.shape[0], tokens.device))
     scores = model(src, shift_right(tokens, model.start_token), src_lengths, lengths)
     logp = torch.log_softmax(scores, -1).gather(-1, tokens.unsqueeze(-1))[..., 0]
     mask = length_mask(lengths.cpu(), tokens.shape[0], tokens.device)

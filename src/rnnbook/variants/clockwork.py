@@ -131,15 +131,13 @@ class ClockworkRNN(nn.Module):
         h = initial_state(hx, x, batched, 1, self.hidden_size)[0]
         if steps is None:
             return h, torch.zeros(x.shape[1], dtype=torch.long, device=x.device)
-        steps = check_tensor("steps_0", steps, ndims=(2 if batched else 1,), floating=False)
-        if steps.is_complex() or steps.dtype == torch.bool:
+        steps = check_tensor("steps_0", steps, ndims=(2 if batched else 1,), floating=False, device=x.device)
+        if steps.is_floating_point() or steps.is_complex() or steps.dtype == torch.bool:
             raise TypeError(f"steps_0 must be an integer tensor (steps taken so far), got dtype {steps.dtype}")
         expected = (1, x.shape[1]) if batched else (1,)
         check_shape("steps_0", steps, expected, "(1, batch)" if batched else "(1,) for unbatched input")
         if steps.numel() and steps.min() < 0:
             raise ValueError(f"steps_0 must be >= 0 (steps taken so far), got {int(steps.min())}")
-        if steps.device != x.device:
-            raise ValueError(f"steps_0 is on {steps.device} but the input is on {x.device}")
         return h, steps.reshape(-1).long()
 
     def forward(self, input: Tensor | PackedSequence, hx=None, *, lengths=None):
@@ -152,7 +150,8 @@ class ClockworkRNN(nn.Module):
         :mod:`rnnbook.layers.packing` (each sequence's clock counts its own real steps only).
         """
         input, lengths, packed = unpack_input("ClockworkRNN", input, lengths, self.batch_first)
-        x, batched = sequence_input("input", input, self.input_size, self.weight_ih.dtype, self.batch_first)
+        x, batched = sequence_input("input", input, self.input_size, self.weight_ih.dtype, self.batch_first,
+                                     device=self.weight_ih.device)
         lengths = sequence_lengths(lengths, x, batched)
         h, steps = self._initial_state(hx, x, batched)
         x = mask_padding(x, lengths)

@@ -69,7 +69,8 @@ class _MinBase(nn.Module):
         carries, so a sequence run in chunks equals one pass. ``lengths`` (N,) or a
         ``PackedSequence`` input: see :mod:`rnnbook.layers.packing`."""
         input, lengths, packed = unpack_input(type(self).__name__, input, lengths, self.batch_first)
-        x, batched = sequence_input("input", input, self.input_size, self.weight_ih.dtype, self.batch_first)
+        x, batched = sequence_input("input", input, self.input_size, self.weight_ih.dtype, self.batch_first,
+                                     device=self.weight_ih.device)
         lengths = sequence_lengths(lengths, x, batched)
         h0 = initial_state(hx, x, batched, 1, self.hidden_size)[0]
 

@@ -240,9 +240,10 @@ class QRNN(nn.Module):
         windows = None
         if isinstance(c0, (tuple, list)):
             if len(c0) != 1 + self.num_layers:
+                names = ", ".join(["c_0"] + [f"window_{k}" for k in range(self.num_layers)])
                 raise ValueError(
-                    f"c0 must be c_0 or a tuple (c_0, window_0, ..., window_{self.num_layers - 1}) of "
-                    f"{1 + self.num_layers} tensors (the state a previous call returned), got {len(c0)} items"
+                    f"c0 must be c_0 or a tuple ({names}) of {1 + self.num_layers} tensors (the state a "
+                    f"previous call returned), got {len(c0)} items"
                 )
             c0, windows = c0[0], list(c0[1:])
         c = initial_state(c0, x, batched, self.num_layers, self.hidden_size, name="c0")
@@ -253,7 +254,7 @@ class QRNN(nn.Module):
         checked = []
         for layer, (w, d) in enumerate(zip(windows, sizes, strict=True)):
             name = f"window_{layer}"
-            w = check_tensor(name, w, ndims=(3 if batched else 2,), dtype=x.dtype)
+            w = check_tensor(name, w, ndims=(3 if batched else 2,), dtype=x.dtype, device=x.device)
             if batched:
                 check_shape(name, w, (k - 1, batch, d), "(window - 1, batch, layer input size)")
             else:
@@ -274,7 +275,8 @@ class QRNN(nn.Module):
         each sequence's real steps).
         """
         input, lengths, packed = unpack_input("QRNN", input, lengths, self.batch_first)
-        x, batched = sequence_input("input", input, self.input_size, self.weight_l0.dtype, self.batch_first)
+        x, batched = sequence_input("input", input, self.input_size, self.weight_l0.dtype, self.batch_first,
+                                     device=self.weight_l0.device)
         lengths = sequence_lengths(lengths, x, batched)
         c0, windows = self._initial_state(c0, x, batched)
         x = mask_padding(x, lengths)

@@ -112,13 +112,13 @@ def count_ops() -> Iterator[OpCount]:
 
 def _check(a: object, b: object, h0: object) -> tuple[Tensor, Tensor, Tensor | None]:
     a = check_tensor("a", a, ndims=range(1, 9))
-    b = check_tensor("b", b, ndims=range(1, 9), dtype=a.dtype)
+    b = check_tensor("b", b, ndims=range(1, 9), dtype=a.dtype, device=a.device, dtype_of="a")
     if a.shape != b.shape:
         raise ValueError(f"a and b must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
     if a.shape[0] == 0:
         raise ValueError(f"a must have at least one time step (dimension 0), got shape {tuple(a.shape)}")
     if h0 is not None:
-        h0 = check_tensor("h0", h0, ndims=(a.dim() - 1,), dtype=a.dtype)
+        h0 = check_tensor("h0", h0, ndims=(a.dim() - 1,), dtype=a.dtype, device=a.device, dtype_of="a")
         if h0.shape != a.shape[1:]:
             raise ValueError(
                 f"h0 must have shape {tuple(a.shape[1:])} (a's shape without the time dimension), "

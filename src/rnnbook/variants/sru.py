@@ -195,6 +195,10 @@ class SRU(nn.Module):
         self.bptt = bptt
         if isinstance(highway_bias, bool) or not isinstance(highway_bias, (int, float)):
             raise TypeError(f"highway_bias must be a real number, got {highway_bias!r}")
+        # α = sqrt(1 + 2 exp(b_r^init)) must be a finite number: exp overflows above ~709
+        if not (math.isfinite(highway_bias) and highway_bias <= 700):
+            raise ValueError(f"highway_bias must be a finite number <= 700 (α = sqrt(1 + 2 exp(b)) must be "
+                             f"finite), got {highway_bias!r}")
         self.highway_bias = float(highway_bias)
         # α = sqrt(1 + 2 exp(b_r^init))
         self.alpha = math.sqrt(1 + 2 * math.exp(self.highway_bias)) if rescale else 1.0
@@ -270,7 +274,8 @@ class SRU(nn.Module):
         an SRU carries from step to step, so a sequence run in chunks equals one pass.
         ``lengths`` (N,) or a ``PackedSequence`` input: see :mod:`rnnbook.layers.packing`."""
         input, lengths, packed = unpack_input("SRU", input, lengths, self.batch_first)
-        x, batched = sequence_input("input", input, self.input_size, self.weight_l0.dtype, self.batch_first)
+        x, batched = sequence_input("input", input, self.input_size, self.weight_l0.dtype, self.batch_first,
+                                     device=self.weight_l0.device)
         lengths = sequence_lengths(lengths, x, batched)
         c = initial_state(c0, x, batched, self.num_layers, self.hidden_size, name="c0")
         finals = []
