@@ -114,9 +114,11 @@ def run_layer(
 
     Returns ``output`` (L, N, D*H) with zeros at padded steps, and the final state
     taken at each sequence's own last step: what running each sequence alone gives.
-    An rnnbook layer gets ``lengths=`` (:mod:`rnnbook.layers.packing`); any other layer
-    (``torch.nn.LSTM``, ...) gets a ``PackedSequence``, as torch's layers take it. Both
-    directions of a bidirectional layer read each sequence within its length.
+    An rnnbook layer gets ``lengths=`` (:mod:`rnnbook.layers.packing`); any other
+    bidirectional layer (``torch.nn.LSTM``, ...) gets a ``PackedSequence``, as torch's layers
+    take it, so both directions read each sequence within its length. Any other
+    unidirectional layer, which carries nothing but its state from step to step, is called
+    once per stretch between distinct lengths, each sequence's state frozen once it has ended.
 
     With ``need_state=False`` (a unidirectional layer whose final state is not needed) the
     layer is called once on the padded batch, padded steps set to zero first, and the state
@@ -134,8 +136,26 @@ def run_layer(
             out, state = layer(x.transpose(0, 1), hx, lengths=lengths)
             return out.transpose(0, 1), state
         return layer(x, hx, lengths=lengths)
-    out, state = layer(pack_padded_sequence(x, lengths, enforce_sorted=False), hx)
-    return pad_packed_sequence(out, total_length=steps)[0], state
+    if _directions(layer) == 2:
+        out, state = layer(pack_padded_sequence(x, lengths, enforce_sorted=False), hx)
+        return pad_packed_sequence(out, total_length=steps)[0], state
+    # a unidirectional torch layer carries nothing but its state from step to step, so the
+    # stretches between distinct lengths, each sequence's state frozen once it has ended, give
+    # exactly what it gives alone (and the very numbers the book's trained chapters were run with)
+    x = mask_padding(x, lengths)                # whatever the padding held reaches no gradient
+    outs, state, start = [], hx, 0
+    for stop in sorted(set(lengths.tolist())):
+        out, new = _call(layer, x[start:stop], state)
+        if state is None:
+            state = map_state(torch.zeros_like, new)
+        # sequences still running at `stop` take the new state; those that ended keep theirs
+        active = (lengths >= stop).to(x.device).view(1, -1, 1)
+        state = (tuple(torch.where(active, n, o) for n, o in zip(new, state, strict=True))
+                 if isinstance(new, tuple) else torch.where(active, new, state))
+        outs.append(out)
+        start = stop
+    output = torch.cat(outs + [outs[-1].new_zeros(steps - start, *outs[-1].shape[1:])])
+    return mask_padding(output, lengths), state
 
 
 def shift_right(targets: Tensor, start_token: int) -> Tensor:
