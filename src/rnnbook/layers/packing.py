@@ -49,7 +49,11 @@ PackInfo = tuple[Tensor | None, Tensor | None] | None
 
 def check_lengths(lengths: object, batch: int, steps: int) -> Tensor:
     """Validate ``lengths`` (a 1-D integer tensor or a sequence of ints, one per sequence,
-    each in ``[1, steps]``); return it as a CPU ``int64`` tensor."""
+    each in ``[1, steps]``); return it as a CPU ``int64`` tensor.
+
+    >>> check_lengths([3, 1], batch=2, steps=4)
+    tensor([3, 1])
+    """
     if isinstance(lengths, Tensor):
         if lengths.is_floating_point() or lengths.is_complex() or lengths.dtype == torch.bool:
             raise TypeError(f"lengths must be an integer tensor, got dtype {lengths.dtype}")
@@ -86,7 +90,12 @@ def check_lengths(lengths: object, batch: int, steps: int) -> Tensor:
 
 
 def sequence_lengths(lengths: object, x: Tensor, batched: bool) -> Tensor | None:
-    """Validate a layer's ``lengths`` for its time-major input ``x`` (L, N, ...); None stays None."""
+    """Validate a layer's ``lengths`` for its time-major input ``x`` (L, N, ...); None stays None.
+
+    >>> import torch
+    >>> sequence_lengths([2, 1], torch.zeros(3, 2, 4), batched=True)
+    tensor([2, 1])
+    """
     if lengths is None:
         return None
     if not batched:
@@ -98,14 +107,25 @@ def sequence_lengths(lengths: object, x: Tensor, batched: bool) -> Tensor | None
 
 
 def length_mask(lengths: Tensor, steps: int, device: torch.device | None = None) -> Tensor:
-    """``mask[t, n] = t < lengths[n]``: True at real steps, False at padding; shape (steps, N)."""
+    """``mask[t, n] = t < lengths[n]``: True at real steps, False at padding; shape (steps, N).
+
+    >>> import torch
+    >>> length_mask(torch.tensor([2, 1]), 3).T
+    tensor([[ True,  True, False],
+            [ True, False, False]])
+    """
     t = torch.arange(steps, device=device).unsqueeze(1)
     return t < lengths.to(device).unsqueeze(0)
 
 
 def mask_padding(x: Tensor, lengths: Tensor | None) -> Tensor:
     """Time-major ``x`` (L, N, ...) with its padded steps set to zero (unchanged without lengths),
-    so that whatever the padding held (even NaN) reaches neither an output nor a gradient."""
+    so that whatever the padding held (even NaN) reaches neither an output nor a gradient.
+
+    >>> import torch
+    >>> mask_padding(torch.full((3, 2), float("nan")), torch.tensor([2, 3])).isnan().sum().item()
+    5
+    """
     if lengths is None:
         return x
     mask = length_mask(lengths, x.shape[0], x.device)
@@ -115,7 +135,12 @@ def mask_padding(x: Tensor, lengths: Tensor | None) -> Tensor:
 def reverse_within_lengths(x: Tensor, lengths: Tensor) -> Tensor:
     """Reverse each sequence of time-major ``x`` (L, N, ...) within its own length: step ``t``
     of sequence ``n`` goes to ``lengths[n] - 1 - t``; padded steps stay where they are. The
-    map is its own inverse."""
+    map is its own inverse.
+
+    >>> import torch
+    >>> reverse_within_lengths(torch.arange(4.0).view(4, 1), torch.tensor([3])).flatten().tolist()
+    [2.0, 1.0, 0.0, 3.0]
+    """
     steps = x.shape[0]
     t = torch.arange(steps).unsqueeze(1)
     index = torch.where(t < lengths.unsqueeze(0), lengths.unsqueeze(0) - 1 - t, t).to(x.device)
@@ -126,7 +151,14 @@ def reverse_within_lengths(x: Tensor, lengths: Tensor) -> Tensor:
 def unpack_input(name: str, input: object, lengths: object, batch_first: bool) -> tuple[object, object, PackInfo]:
     """``(input, lengths, info)`` with a ``PackedSequence`` turned into the padded tensor the
     layer expects (batch first if ``batch_first``) and its lengths; ``info`` rebuilds the
-    packed output (:func:`pack_output`). A padded input passes through unchanged."""
+    packed output (:func:`pack_output`). A padded input passes through unchanged.
+
+    >>> import torch
+    >>> from torch.nn.utils.rnn import pack_sequence
+    >>> x, lengths, info = unpack_input("RNN", pack_sequence([torch.ones(2, 3), torch.ones(1, 3)]), None, False)
+    >>> tuple(x.shape), lengths.tolist()
+    ((2, 2, 3), [2, 1])
+    """
     if not isinstance(input, PackedSequence):
         return input, lengths, None
     if lengths is not None:
@@ -140,7 +172,15 @@ def unpack_input(name: str, input: object, lengths: object, batch_first: bool) -
 
 def pack_output(output: Tensor, lengths: Tensor, info: PackInfo, batch_first: bool) -> Tensor | PackedSequence:
     """Pack ``output`` (padded, in the batch's original order) as the input was packed: the same
-    ``batch_sizes``, ``sorted_indices`` and ``unsorted_indices`` (as torch's layers)."""
+    ``batch_sizes``, ``sorted_indices`` and ``unsorted_indices`` (as torch's layers).
+
+    >>> import torch
+    >>> from torch.nn.utils.rnn import pack_sequence
+    >>> packed = pack_sequence([torch.ones(2, 3), torch.ones(1, 3)])
+    >>> x, lengths, info = unpack_input("RNN", packed, None, False)
+    >>> pack_output(x, lengths, info, False).batch_sizes.tolist()
+    [2, 1]
+    """
     if info is None:
         return output
     sorted_indices, unsorted_indices = info
@@ -173,6 +213,14 @@ def run_with_lengths(
     after its own last step. With ``reverse`` each sequence is read backwards within its
     length (a bidirectional layer's backward direction) and the outputs are put back in
     forward time order.
+
+    >>> import torch
+    >>> def cumulative(x, state):                 # h_t = h_{t-1} + x_t
+    ...     out = state[0] + x.cumsum(0)
+    ...     return out, (out[-1],)
+    >>> out, (h,) = run_with_lengths(cumulative, torch.ones(3, 2, 1), (torch.zeros(2, 1),), torch.tensor([3, 1]))
+    >>> out[..., 0].T.tolist(), h.flatten().tolist()
+    ([[1.0, 2.0, 3.0], [1.0, 0.0, 0.0]], [3.0, 1.0])
     """
     steps = x.shape[0]
     if lengths is None or bool((lengths == steps).all()):
