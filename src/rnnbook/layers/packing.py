@@ -51,6 +51,8 @@ def check_lengths(lengths: object, batch: int, steps: int) -> Tensor:
     """Validate ``lengths`` (a 1-D integer tensor or a sequence of ints, one per sequence,
     each in ``[1, steps]``); return it as a CPU ``int64`` tensor.
 
+    >>> from rnnbook.layers.packing import check_lengths
+
     >>> check_lengths([3, 1], batch=2, steps=4)
     tensor([3, 1])
     """
@@ -92,6 +94,8 @@ def check_lengths(lengths: object, batch: int, steps: int) -> Tensor:
 def sequence_lengths(lengths: object, x: Tensor, batched: bool) -> Tensor | None:
     """Validate a layer's ``lengths`` for its time-major input ``x`` (L, N, ...); None stays None.
 
+    >>> from rnnbook.layers.packing import sequence_lengths
+
     >>> import torch
     >>> sequence_lengths([2, 1], torch.zeros(3, 2, 4), batched=True)
     tensor([2, 1])
@@ -109,6 +113,8 @@ def sequence_lengths(lengths: object, x: Tensor, batched: bool) -> Tensor | None
 def length_mask(lengths: Tensor, steps: int, device: torch.device | None = None) -> Tensor:
     """``mask[t, n] = t < lengths[n]``: True at real steps, False at padding; shape (steps, N).
 
+    >>> from rnnbook.layers.packing import length_mask
+
     >>> import torch
     >>> length_mask(torch.tensor([2, 1]), 3).T
     tensor([[ True,  True, False],
@@ -121,6 +127,8 @@ def length_mask(lengths: Tensor, steps: int, device: torch.device | None = None)
 def mask_padding(x: Tensor, lengths: Tensor | None) -> Tensor:
     """Time-major ``x`` (L, N, ...) with its padded steps set to zero (unchanged without lengths),
     so that whatever the padding held (even NaN) reaches neither an output nor a gradient.
+
+    >>> from rnnbook.layers.packing import mask_padding
 
     >>> import torch
     >>> mask_padding(torch.full((3, 2), float("nan")), torch.tensor([2, 3])).isnan().sum().item()
@@ -137,6 +145,8 @@ def reverse_within_lengths(x: Tensor, lengths: Tensor) -> Tensor:
     of sequence ``n`` goes to ``lengths[n] - 1 - t``; padded steps stay where they are. The
     map is its own inverse.
 
+    >>> from rnnbook.layers.packing import reverse_within_lengths
+
     >>> import torch
     >>> reverse_within_lengths(torch.arange(4.0).view(4, 1), torch.tensor([3])).flatten().tolist()
     [2.0, 1.0, 0.0, 3.0]
@@ -152,6 +162,8 @@ def unpack_input(name: str, input: object, lengths: object, batch_first: bool) -
     """``(input, lengths, info)`` with a ``PackedSequence`` turned into the padded tensor the
     layer expects (batch first if ``batch_first``) and its lengths; ``info`` rebuilds the
     packed output (:func:`pack_output`). A padded input passes through unchanged.
+
+    >>> from rnnbook.layers.packing import unpack_input
 
     >>> import torch
     >>> from torch.nn.utils.rnn import pack_sequence
@@ -173,6 +185,8 @@ def unpack_input(name: str, input: object, lengths: object, batch_first: bool) -
 def pack_output(output: Tensor, lengths: Tensor, info: PackInfo, batch_first: bool) -> Tensor | PackedSequence:
     """Pack ``output`` (padded, in the batch's original order) as the input was packed: the same
     ``batch_sizes``, ``sorted_indices`` and ``unsorted_indices`` (as torch's layers).
+
+    >>> from rnnbook.layers.packing import unpack_input, pack_output
 
     >>> import torch
     >>> from torch.nn.utils.rnn import pack_sequence
@@ -213,6 +227,8 @@ def run_with_lengths(
     after its own last step. With ``reverse`` each sequence is read backwards within its
     length (a bidirectional layer's backward direction) and the outputs are put back in
     forward time order.
+
+    >>> from rnnbook.layers.packing import run_with_lengths
 
     >>> import torch
     >>> def cumulative(x, state):                 # h_t = h_{t-1} + x_t
