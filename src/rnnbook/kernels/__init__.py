@@ -7,7 +7,7 @@ runs that readable loop. These kernels compute the same numbers faster and with 
 
 Each recurrence is a ``torch.autograd.Function``. Its forward runs the loop over time
 (the input projection ``gi = x W_ih^T + b_ih`` of every step is done before it, in one matrix
-product: by :class:`InputProjection` for the GRU and the LSTM, inside :class:`ElmanBPTT`
+product: by :class:`~rnnbook.kernels.projection.InputProjection` for the GRU and the LSTM, inside :class:`~rnnbook.kernels.elman_bptt.ElmanBPTT`
 for the Elman RNN) and keeps what the backward needs; its backward is BPTT: one loop
 from the last step to the first that carries ``∂L/∂h_t`` (and ``∂L/∂c_t``) backwards and
 stores the gradient of every step's pre-activations. The weight gradients are then *one*
@@ -18,12 +18,12 @@ matrix product over all steps, because
 
 with ``δ_t`` the gradient of step ``t``'s pre-activation (a row per sequence of the batch),
 ``Δ`` all the ``δ_t`` stacked, and ``H_prev`` the states ``h_0 … h_{T-1}`` stacked. The
-gradient of ``gi`` is ``Δ`` itself; :class:`InputProjection`'s backward turns it into the
-gradients of ``x``, ``W_ih`` and ``b_ih`` (again one product each). :class:`ElmanBPTT` does
+gradient of ``gi`` is ``Δ`` itself; :class:`~rnnbook.kernels.projection.InputProjection`'s backward turns it into the
+gradients of ``x``, ``W_ih`` and ``b_ih`` (again one product each). :class:`~rnnbook.kernels.elman_bptt.ElmanBPTT` does
 these sums a block of steps at a time, so that its ``δ_t`` never fill an (L, N, H) tensor.
 
 Memory: the Functions keep what the backward needs in few (L, N, ·) buffers and write
-factors and gradients over them in place (:class:`GRUBPTT` and :class:`LSTMBPTT` also over
+factors and gradients over them in place (:class:`~rnnbook.kernels.gru_bptt.GRUBPTT` and :class:`~rnnbook.kernels.lstm_bptt.LSTMBPTT` also over
 the ``gi`` the layer hands them, and, in a backward pass after which autograd frees the
 graph, each step's gradients over that step's factors). The performance appendix measures
 the peak memory of a forward+backward pass against torch's own layers. A

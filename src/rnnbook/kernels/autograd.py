@@ -21,7 +21,7 @@ from torch import Tensor
 from torch.autograd import forward_ad as fwAD
 from torch.autograd.function import once_differentiable
 
-__all__: list[str] = []
+__all__ = ["has_tangent", "with_previous", "first_order_only"]
 
 # grad ⊙ y (1 − y) and grad ⊙ (1 − y²) from the output y of σ / tanh, in one pass each,
 # written into a given tensor (the out= forms of the ops torch's own autograd uses)
@@ -66,7 +66,7 @@ class _SecondDerivativeError(torch.autograd.Function):
 def first_order_only(backward: Callable) -> Callable:
     """``once_differentiable``, plus a clear error when something is differentiated through
     the backward. With ``create_graph=True`` (grad mode is on inside a backward pass exactly
-    then) each gradient it returns is passed through :class:`_SecondDerivativeError`, tied to
+    then) each gradient it returns is passed through ``_SecondDerivativeError``, tied to
     every saved tensor and incoming gradient that requires grad: a first-order use of the
     result (say, a penalty on another layer's gradient) goes through, a second derivative
     through this backward raises."""
