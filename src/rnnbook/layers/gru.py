@@ -34,7 +34,17 @@ __all__ = ["GRUCell", "GRU", "gru_step"]
 
 
 def gru_step(gi: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor | None, reset_after: bool = True) -> Tensor:
-    """One GRU step given ``gi = x W_ih^T + b_ih`` (N, 3H) and ``h = h_{t-1}`` (N, H); returns ``h_t``."""
+    """One GRU step given ``gi = x W_ih^T + b_ih`` (N, 3H) and ``h = h_{t-1}`` (N, H); returns ``h_t``.
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> cell = rnnbook.GRUCell(3, 4)
+    >>> x, h = torch.randn(2, 3), torch.randn(2, 4)
+    >>> gi = x @ cell.weight_ih.T + cell.bias_ih          # the r, z, n blocks of W_i x_t + b_i
+    >>> h_t = rnnbook.gru_step(gi, h, cell.weight_hh, cell.bias_hh)
+    >>> tuple(gi.shape), tuple(h_t.shape), torch.allclose(h_t, cell(x, h))
+    ((2, 12), (2, 4), True)
+    """
     H = h.shape[-1]
     gi_r, gi_z, gi_n = gi.split(H, dim=-1)
     w_hr, w_hz, w_hn = weight_hh.split(H, dim=0)
@@ -72,6 +82,19 @@ class GRUCell(CellBase):
 
     Shapes: ``input`` (N, H_in) or unbatched (H_in); ``hx`` (N, H) or (H), zeros when
     omitted; returns ``h'`` of the same batchedness as ``input``.
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> cell = rnnbook.GRUCell(3, 4)
+    >>> ref = torch.nn.GRUCell(3, 4)
+    >>> _ = ref.load_state_dict(cell.state_dict())
+    >>> x, h = torch.randn(2, 3), torch.randn(2, 4)
+    >>> tuple(cell(x, h).shape), torch.allclose(cell(x, h), ref(x, h), atol=1e-6)
+    ((2, 4), True)
+    >>> cho = rnnbook.GRUCell(3, 4, reset_after=False)  # Cho et al. (2014): same shapes
+    >>> _ = cho.load_state_dict(cell.state_dict())
+    >>> torch.allclose(cho(x, h), cell(x, h))
+    False
     """
 
     _num_gates = 3
@@ -114,6 +137,18 @@ class GRU(RecurrentLayer):
     Shapes (``D = 2`` if bidirectional else 1): input (L, N, H_in), (N, L, H_in) if
     batch_first, or unbatched (L, H_in); hx (D * num_layers, N, H) or unbatched
     (D * num_layers, H); returns ``(output, h_n)`` with output (L, N, D * H).
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> gru = rnnbook.GRU(3, 4, batch_first=True)
+    >>> ref = torch.nn.GRU(3, 4, batch_first=True)
+    >>> _ = ref.load_state_dict(gru.state_dict())
+    >>> x = torch.randn(2, 5, 3)                          # (N, L, H_in) with batch_first
+    >>> out, h_n = gru(x)
+    >>> tuple(out.shape), tuple(h_n.shape)
+    ((2, 5, 4), (1, 2, 4))
+    >>> torch.allclose(out, ref(x)[0], atol=1e-6)
+    True
     """
 
     _num_gates = 3

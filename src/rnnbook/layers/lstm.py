@@ -51,6 +51,17 @@ def lstm_step(
 
     ``weight_hr`` projects the output (``proj_size``); ``peepholes = (w_ci, w_cf, w_co)``
     makes it the peephole LSTM. Returns ``(h_t, c_t)``.
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> cell = rnnbook.LSTMCell(3, 4)
+    >>> x, h, c = torch.randn(2, 3), torch.randn(2, 4), torch.randn(2, 4)
+    >>> gi = x @ cell.weight_ih.T + cell.bias_ih          # gates i, f, g, o: (N, 4H)
+    >>> h_t, c_t = rnnbook.lstm_step(gi, h, c, cell.weight_hh, cell.bias_hh)
+    >>> tuple(gi.shape), tuple(h_t.shape), tuple(c_t.shape)
+    ((2, 16), (2, 4), (2, 4))
+    >>> torch.allclose(h_t, cell(x, (h, c))[0])
+    True
     """
     gates = gi + h @ weight_hh.T
     if bias_hh is not None:
@@ -84,7 +95,18 @@ def lstm_step(
 
 def peephole_lstm_step(gi: Tensor, h: Tensor, c: Tensor, weight_hh: Tensor, bias_hh: Tensor | None,
                        w_ci: Tensor, w_cf: Tensor, w_co: Tensor) -> tuple[Tensor, Tensor]:
-    """One peephole LSTM step (Gers & Schmidhuber 2000); see :func:`lstm_step`."""
+    """One peephole LSTM step (Gers & Schmidhuber 2000); see :func:`lstm_step`.
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> cell = rnnbook.PeepholeLSTMCell(3, 4)
+    >>> x, h, c = torch.randn(2, 3), torch.randn(2, 4), torch.randn(2, 4)
+    >>> gi = x @ cell.weight_ih.T + cell.bias_ih
+    >>> h_t, c_t = rnnbook.peephole_lstm_step(gi, h, c, cell.weight_hh, cell.bias_hh,
+    ...                                       cell.weight_ci, cell.weight_cf, cell.weight_co)
+    >>> torch.allclose(h_t, cell(x, (h, c))[0]), torch.allclose(c_t, cell(x, (h, c))[1])
+    (True, True)
+    """
     return lstm_step(gi, h, c, weight_hh, bias_hh, None, (w_ci, w_cf, w_co))
 
 
@@ -126,6 +148,18 @@ class LSTMCell(_LSTMCellBase):
 
     Shapes: ``input`` (N, H_in) or unbatched (H_in); ``hx = (h_0, c_0)``, each (N, H) or
     (H), zeros when omitted; returns ``(h_1, c_1)`` of the same batchedness as ``input``.
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> cell = rnnbook.LSTMCell(3, 4)
+    >>> ref = torch.nn.LSTMCell(3, 4)
+    >>> _ = ref.load_state_dict(cell.state_dict())
+    >>> x = torch.randn(2, 3)
+    >>> h, c = cell(x)                                    # (h_0, c_0) = zeros
+    >>> tuple(h.shape), tuple(c.shape)
+    ((2, 4), (2, 4))
+    >>> torch.allclose(h, ref(x)[0], atol=1e-6)
+    True
     """
 
 
@@ -138,6 +172,23 @@ class PeepholeLSTMCell(_LSTMCellBase):
 
     Shapes: as :class:`LSTMCell`: ``input`` (N, H_in) or (H_in); ``hx = (h, c)``, each (N, H)
     or (H); returns ``(h', c')``.
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> cell = rnnbook.PeepholeLSTMCell(3, 4)
+    >>> tuple(cell.weight_ci.shape), tuple(cell.weight_cf.shape), tuple(cell.weight_co.shape)
+    ((4,), (4,), (4,))
+    >>> h, c = cell(torch.randn(2, 3))
+    >>> tuple(h.shape), tuple(c.shape)
+    ((2, 4), (2, 4))
+    >>> with torch.no_grad():                              # zero peepholes: the plain LSTM cell
+    ...     for w in (cell.weight_ci, cell.weight_cf, cell.weight_co):
+    ...         _ = w.zero_()
+    >>> plain = rnnbook.LSTMCell(3, 4)
+    >>> _ = plain.load_state_dict(cell.state_dict(), strict=False)
+    >>> x = torch.randn(2, 3)
+    >>> torch.allclose(cell(x)[0], plain(x)[0])
+    True
     """
 
     _what = "PeepholeLSTMCell"
@@ -164,6 +215,18 @@ class LSTM(RecurrentLayer):
         hx: a tuple ``(h_0, c_0)``, h_0 (D * num_layers, N, H_out) and c_0
         (D * num_layers, N, hidden_size) (without N for unbatched input); zeros when omitted.
         returns ``(output, (h_n, c_n))`` with output (L, N, D * H_out).
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> lstm = rnnbook.LSTM(3, 6, proj_size=2)
+    >>> ref = torch.nn.LSTM(3, 6, proj_size=2)
+    >>> _ = ref.load_state_dict(lstm.state_dict())
+    >>> x = torch.randn(5, 2, 3)                          # (L, N, H_in)
+    >>> out, (h_n, c_n) = lstm(x)
+    >>> tuple(out.shape), tuple(h_n.shape), tuple(c_n.shape)   # H_out = proj_size = 2; c keeps H = 6
+    ((5, 2, 2), (1, 2, 2), (1, 2, 6))
+    >>> torch.allclose(out, ref(x)[0], atol=1e-6)
+    True
     """
 
     _num_gates = 4
@@ -202,6 +265,15 @@ class PeepholeLSTM(LSTM):
 
     Shapes: as :class:`LSTM` without projection: input (L, N, H_in), h_0 and c_0
     (D * num_layers, N, H), output (L, N, D * H).
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> lstm = rnnbook.PeepholeLSTM(3, 4, bidirectional=True)
+    >>> out, (h_n, c_n) = lstm(torch.randn(5, 2, 3))
+    >>> tuple(out.shape), tuple(h_n.shape), tuple(c_n.shape)
+    ((5, 2, 8), (2, 2, 4), (2, 2, 4))
+    >>> [name for name in lstm.state_dict() if name.startswith("weight_c")][:3]
+    ['weight_ci_l0', 'weight_cf_l0', 'weight_co_l0']
     """
 
     _name = "PeepholeLSTM"
