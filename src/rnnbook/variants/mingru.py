@@ -80,6 +80,17 @@ class MinGRU(_MinBase):
     Shapes: ``input`` (L, N, H_in), (N, L, H_in) with ``batch_first``, or unbatched (L, H_in);
     ``hx`` (1, N, H) or unbatched (1, H), zeros when omitted; returns ``output`` (L, N, H) and
     ``h_n`` (1, N, H), in the input's layout.
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> layer = rnnbook.MinGRU(3, 4)
+    >>> x = torch.randn(6, 2, 3)                           # (L, N, H_in)
+    >>> out, h_n = layer(x)
+    >>> tuple(out.shape), tuple(h_n.shape)
+    ((6, 2, 4), (1, 2, 4))
+    >>> layer.bptt = "scan"                                # the same h_t by the doubling scan
+    >>> torch.allclose(layer(x)[0], out, atol=1e-6)
+    True
     """
 
     _num_gates = 2
@@ -100,6 +111,15 @@ class MinLSTM(_MinBase):
     Shapes: ``input`` (L, N, H_in), (N, L, H_in) with ``batch_first``, or unbatched (L, H_in);
     ``hx`` (1, N, H) or unbatched (1, H), zeros when omitted; returns ``output`` (L, N, H) and
     ``h_n`` (1, N, H), in the input's layout.
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> layer = rnnbook.MinLSTM(3, 4, batch_first=True)
+    >>> tuple(layer.weight_ih.shape)                       # [W_f; W_i; W_h]: (3 H, H_in)
+    (12, 3)
+    >>> out, h_n = layer(torch.randn(2, 6, 3))             # (N, L, H_in)
+    >>> tuple(out.shape), tuple(h_n.shape)
+    ((2, 6, 4), (1, 2, 4))
     """
 
     _num_gates = 3

@@ -76,6 +76,16 @@ class QRNNPoolingBPTT(torch.autograd.Function):
 
     then through tanh and σ into one gradient tensor for ``pre``. Keeps the gates and
     every ``c_t``.
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> pre = torch.randn(5, 2, 3 * 4, requires_grad=True)  # [W_z * X, W_f * X, W_o * X]: (T, N, 3 H)
+    >>> h, c_T = rnnbook.QRNNPoolingBPTT.apply(pre, torch.zeros(2, 4), "fo")
+    >>> tuple(h.shape), tuple(c_T.shape)
+    ((5, 2, 4), (2, 4))
+    >>> h.sum().backward()
+    >>> tuple(pre.grad.shape)
+    (5, 2, 12)
     """
 
     @staticmethod
@@ -152,6 +162,19 @@ class QRNN(nn.Module):
     order Z, F, O, I (those the pooling uses, g of them), ``bias_l{l}`` (g H).
     The convolution starts from zero padding: continuing a sequence exactly would also
     need its last ``k − 1`` inputs, which this layer does not carry.
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> qrnn = rnnbook.QRNN(3, 4, num_layers=2, window=2, pooling="fo")
+    >>> tuple(qrnn.weight_l0.shape)                        # Z, F, O stacked: (g H, d, k)
+    (12, 3, 2)
+    >>> x = torch.randn(6, 2, 3)                           # (L, N, d)
+    >>> out, c_n = qrnn(x)
+    >>> tuple(out.shape), tuple(c_n.shape)
+    ((6, 2, 4), (2, 2, 4))
+    >>> qrnn.bptt = "autograd"                             # the readable pooling: the same numbers
+    >>> torch.allclose(qrnn(x)[0], out, atol=1e-6)
+    True
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, window: int = 2,
