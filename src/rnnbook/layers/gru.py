@@ -34,7 +34,17 @@ __all__ = ["GRUCell", "GRU", "gru_step"]
 
 
 def gru_step(gi: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor | None, reset_after: bool = True) -> Tensor:
-    """One GRU step given ``gi = x W_ih^T + b_ih`` (N, 3H) and ``h = h_{t-1}`` (N, H); returns ``h_t``.
+    r"""One GRU step given ``gi = x W_ih^T + b_ih`` (N, 3H) and ``h = h_{t-1}`` (N, H); returns ``h_t``.
+
+    .. math::
+
+        r_t &= \sigma(W_{ir} x_t + b_{ir} + W_{hr} h_{t-1} + b_{hr}) \\
+        z_t &= \sigma(W_{iz} x_t + b_{iz} + W_{hz} h_{t-1} + b_{hz}) \\
+        n_t &= \tanh(W_{in} x_t + b_{in} + r_t \odot (W_{hn} h_{t-1} + b_{hn})) \\
+        h_t &= (1 - z_t) \odot n_t + z_t \odot h_{t-1}
+
+    with ``reset_after=False`` (Cho et al. 2014)
+    :math:`n_t = \tanh(W_{in} x_t + b_{in} + W_{hn} (r_t \odot h_{t-1}) + b_{hn})`.
 
     >>> import torch
     >>> _ = torch.manual_seed(0)
@@ -124,8 +134,17 @@ class GRUCell(CellBase):
 class GRU(RecurrentLayer):
     r"""Multi-layer GRU; a drop-in for ``torch.nn.GRU`` (gate order r, z, n).
 
-    Each layer computes, for every step ``t``, the update of :func:`gru_step`;
-    ``reset_after=False`` (keyword only) switches to the form of Cho et al. (2014).
+    Each layer computes, for every step ``t``,
+
+    .. math::
+
+        r_t &= \sigma(W_{ir} x_t + b_{ir} + W_{hr} h_{t-1} + b_{hr}) \\
+        z_t &= \sigma(W_{iz} x_t + b_{iz} + W_{hz} h_{t-1} + b_{hz}) \\
+        n_t &= \tanh(W_{in} x_t + b_{in} + r_t \odot (W_{hn} h_{t-1} + b_{hn})) \\
+        h_t &= (1 - z_t) \odot n_t + z_t \odot h_{t-1}
+
+    (the update of :func:`gru_step`); ``reset_after=False`` (keyword only) switches to the
+    form of Cho et al. (2014).
 
     Args (same order and meaning as torch):
         input_size, hidden_size, num_layers=1, bias=True, batch_first=False,

@@ -47,7 +47,15 @@ def lstm_step(
     weight_hr: Tensor | None = None,
     peepholes: tuple[Tensor, Tensor, Tensor] | None = None,
 ) -> tuple[Tensor, Tensor]:
-    """One LSTM step given ``gi = x W_ih^T + b_ih`` (N, 4H), ``h = h_{t-1}``, ``c = c_{t-1}``.
+    r"""One LSTM step given ``gi = x W_ih^T + b_ih`` (N, 4H), ``h = h_{t-1}``, ``c = c_{t-1}``.
+
+    .. math::
+
+        i_t &= \sigma(W_{ii} x_t + b_{ii} + W_{hi} h_{t-1} + b_{hi}), \quad
+        f_t = \sigma(W_{if} x_t + b_{if} + W_{hf} h_{t-1} + b_{hf}) \\
+        g_t &= \tanh(W_{ig} x_t + b_{ig} + W_{hg} h_{t-1} + b_{hg}), \quad
+        o_t = \sigma(W_{io} x_t + b_{io} + W_{ho} h_{t-1} + b_{ho}) \\
+        c_t &= f_t \odot c_{t-1} + i_t \odot g_t, \qquad h_t = o_t \odot \tanh(c_t)
 
     ``weight_hr`` projects the output (``proj_size``); ``peepholes = (w_ci, w_cf, w_co)``
     makes it the peephole LSTM. Returns ``(h_t, c_t)``.
@@ -95,7 +103,11 @@ def lstm_step(
 
 def peephole_lstm_step(gi: Tensor, h: Tensor, c: Tensor, weight_hh: Tensor, bias_hh: Tensor | None,
                        w_ci: Tensor, w_cf: Tensor, w_co: Tensor) -> tuple[Tensor, Tensor]:
-    """One peephole LSTM step (Gers & Schmidhuber 2000); see :func:`lstm_step`.
+    r"""One peephole LSTM step (Gers & Schmidhuber 2000); see :func:`lstm_step`.
+
+    The gates also read the cell state through the vectors ``w_ci``, ``w_cf``, ``w_co``
+    (H each): :math:`+\, w_{ci} \odot c_{t-1}` in :math:`i_t`, :math:`+\, w_{cf} \odot c_{t-1}`
+    in :math:`f_t` and :math:`+\, w_{co} \odot c_t` in :math:`o_t`. Returns ``(h_t, c_t)``.
 
     >>> import torch
     >>> _ = torch.manual_seed(0)
@@ -143,6 +155,9 @@ class _LSTMCellBase(CellBase):
 
 class LSTMCell(_LSTMCellBase):
     r"""One LSTM step, ``(h', c') = cell(x, (h, c))``; as ``torch.nn.LSTMCell`` (gates i, f, g, o).
+
+    :math:`c' = f \odot c + i \odot g`, :math:`h' = o \odot \tanh(c')`, the gates as in
+    :func:`lstm_step`.
 
     Args: input_size, hidden_size, bias=True, device, dtype (as torch).
 
@@ -203,6 +218,18 @@ class PeepholeLSTMCell(_LSTMCellBase):
 class LSTM(RecurrentLayer):
     r"""Multi-layer LSTM; a drop-in for ``torch.nn.LSTM`` (gate order i, f, g, o; ``proj_size``).
 
+    Each layer computes, for every step ``t``,
+
+    .. math::
+
+        i_t &= \sigma(W_{ii} x_t + b_{ii} + W_{hi} h_{t-1} + b_{hi}), \quad
+        f_t = \sigma(W_{if} x_t + b_{if} + W_{hf} h_{t-1} + b_{hf}) \\
+        g_t &= \tanh(W_{ig} x_t + b_{ig} + W_{hg} h_{t-1} + b_{hg}), \quad
+        o_t = \sigma(W_{io} x_t + b_{io} + W_{ho} h_{t-1} + b_{ho}) \\
+        c_t &= f_t \odot c_{t-1} + i_t \odot g_t, \qquad h_t = o_t \odot \tanh(c_t)
+
+    and with ``proj_size`` :math:`h_t = (o_t \odot \tanh(c_t)) W_{hr}^\top`.
+
     Args (same order and meaning as torch):
         input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
         dropout=0.0, bidirectional=False, proj_size=0, device, dtype; then (keyword only,
@@ -256,6 +283,17 @@ class LSTM(RecurrentLayer):
 
 class PeepholeLSTM(LSTM):
     r"""Multi-layer peephole LSTM (Gers & Schmidhuber 2000), same calling convention as :class:`LSTM`.
+
+    Each layer computes, for every step ``t``,
+
+    .. math::
+
+        i_t &= \sigma(W_{ii} x_t + b_{ii} + W_{hi} h_{t-1} + b_{hi} + w_{ci} \odot c_{t-1}) \\
+        f_t &= \sigma(W_{if} x_t + b_{if} + W_{hf} h_{t-1} + b_{hf} + w_{cf} \odot c_{t-1}) \\
+        g_t &= \tanh(W_{ig} x_t + b_{ig} + W_{hg} h_{t-1} + b_{hg}), \qquad
+        c_t = f_t \odot c_{t-1} + i_t \odot g_t \\
+        o_t &= \sigma(W_{io} x_t + b_{io} + W_{ho} h_{t-1} + b_{ho} + w_{co} \odot c_t), \qquad
+        h_t = o_t \odot \tanh(c_t)
 
     Args: input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
     bidirectional=False, device, dtype (no ``proj_size``). It always runs the readable

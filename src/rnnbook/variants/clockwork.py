@@ -39,6 +39,10 @@ __all__ = ["ClockworkRNN"]
 class ClockworkRNN(nn.Module):
     r"""A one-layer Clockwork RNN; forward ``(input, hx=None) -> (output, h_n)``.
 
+    Module :math:`i` fires when :math:`t \bmod T_i = 0` and then sets
+    :math:`h_t^{(i)} = \tanh(W_{xh}^{(i)} x_t + \sum_{T_j \ge T_i} W_{hh}^{(i,j)} h_{t-1}^{(j)} + b_h^{(i)})`;
+    otherwise :math:`h_t^{(i)} = h_{t-1}^{(i)}`.
+
     Args:
         input_size: features of ``x_t``.
         hidden_size: total hidden units; must be divisible by the number of modules.

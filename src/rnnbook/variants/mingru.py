@@ -74,6 +74,9 @@ class _MinBase(nn.Module):
 class MinGRU(_MinBase):
     r"""minGRU; forward ``(input, hx=None) -> (output, h_n)`` in the package's layout.
 
+    :math:`z_t = \sigma(W_z x_t + b_z)`, :math:`\tilde h_t = W_h x_t + b_h`,
+    :math:`h_t = (1 - z_t) \odot h_{t-1} + z_t \odot \tilde h_t`.
+
     ``bptt``: one of :data:`rnnbook.variants.scan.LINEAR_BPTT_MODES` (see the module's docstring).
     Parameters: ``weight_ih`` (2 H, H_in) = ``[W_z; W_h]``, ``bias_ih`` (2 H) = ``[b_z; b_h]``.
 
@@ -104,6 +107,10 @@ class MinGRU(_MinBase):
 
 class MinLSTM(_MinBase):
     r"""minLSTM; forward ``(input, hx=None) -> (output, h_n)`` in the package's layout.
+
+    :math:`f_t = \sigma(W_f x_t + b_f)`, :math:`i_t = \sigma(W_i x_t + b_i)`,
+    :math:`\tilde h_t = W_h x_t + b_h`,
+    :math:`h_t = \frac{f_t}{f_t + i_t} \odot h_{t-1} + \frac{i_t}{f_t + i_t} \odot \tilde h_t`.
 
     ``bptt``: one of :data:`rnnbook.variants.scan.LINEAR_BPTT_MODES` (see the module's docstring).
     Parameters: ``weight_ih`` (3 H, H_in) = ``[W_f; W_i; W_h]``, ``bias_ih`` (3 H).

@@ -25,7 +25,7 @@ numbers). It does ``O(T log T)`` work instead of ``O(T)`` (two products per elem
 and round, about ``2 log2 T`` times the loop's ``T``), which a CPU pays for;
 what it saves is the ``T`` sequential, small, Python-level steps.
 
-Three ways to compute the same ``h``, selected by the layers' ``recurrence`` argument
+Three ways to compute the same ``h``, selected by the layers' ``bptt`` argument
 (:data:`LINEAR_BPTT_MODES`):
 
 * ``"hand"``, :func:`linear_recurrence_bptt`: the sequential loop inside a
@@ -37,9 +37,7 @@ Three ways to compute the same ``h``, selected by the layers' ``recurrence`` arg
             \frac{\partial L}{\partial b_t} = \bar h_t,
 
   (``g_t = ∂L/∂h_t`` from outside the recurrence, ``h̄_t`` the total gradient), so each
-  direction is one fused multiply-add per step and only ``a``, ``h`` and ``h_0`` are kept.
-  On a CPU it beats the scan except for very narrow states (chapter 7 of the book,
-  "Linear recurrences in parallel", measures both). First derivatives only
+  direction is one fused multiply-add per step. First derivatives only
   (``rnnbook.kernels.autograd``).
 * ``"scan"``, :func:`linear_scan`: ``ceil(log2 T)`` rounds, differentiated by autograd.
 * ``"autograd"``, :func:`linear_recurrence_loop`: the loop, differentiated by autograd
@@ -61,7 +59,7 @@ from rnnbook.kernels.autograd import first_order_only, has_tangent, with_previou
 __all__ = ["linear_scan", "linear_recurrence_loop", "linear_recurrence_bptt", "linear_recurrence",
            "reverse_recurrence", "LinearRecurrenceBPTT", "LINEAR_BPTT_MODES", "OpCount", "count_ops"]
 
-#: The values of the ``recurrence`` argument of the layers built on a linear recurrence
+#: The values of the ``bptt`` argument of the layers built on a linear recurrence
 #: (``rnnbook.SRU`` with ``version="2017"``, ``rnnbook.QRNN``, ``rnnbook.MinGRU``, ``rnnbook.MinLSTM``).
 LINEAR_BPTT_MODES = ("hand", "scan", "autograd")
 
@@ -279,8 +277,8 @@ def linear_recurrence_bptt(a: Tensor, b: Tensor, h0: Tensor | None = None) -> Te
     r"""The same recurrence, one step at a time, with a hand-written backward.
 
     Args and returns as :func:`linear_scan`. ``T`` sequential steps of one fused
-    multiply-add each, in both directions; autograd keeps only ``a``, ``h`` and ``h0``
-    (``linear_scan`` keeps every round's intermediates). Reverse-mode only: under
+    multiply-add each, in both directions (the adjoint recurrence of the module
+    docstring, :class:`LinearRecurrenceBPTT`). Reverse-mode only: under
     forward-mode AD (a dual tensor among the inputs) it falls back to
     :func:`linear_recurrence_loop`. :func:`count_ops` counts it as a loop of ``T`` steps.
 

@@ -75,9 +75,7 @@ class SRULayerBPTT(torch.autograd.Function):
     Forward: a loop of three operations per step (``f_t``'s pre-activation, the logistic
     function, ``c_t = u_t + f_t ⊙ (c_{t-1} − u_t)``; only the last one in the 2017 form);
     ``r_t`` and ``h_t`` for all steps after the loop. Backward: the formulas of
-    :mod:`rnnbook.variants.sru`'s docstring, with one loop (:func:`rnnbook.variants.scan.reverse_recurrence`)
-    and the gradient of ``U`` written into one tensor. Keeps ``U``, ``x``, the gates
-    ``f``, ``r`` and every ``c_t``.
+    :mod:`rnnbook.variants.sru`'s docstring, with one loop (:func:`rnnbook.variants.scan.reverse_recurrence`).
 
     >>> import torch
     >>> _ = torch.manual_seed(0)
@@ -175,6 +173,15 @@ class SRULayerBPTT(torch.autograd.Function):
 
 class SRU(nn.Module):
     r"""A stack of SRU layers; forward ``(input, c0=None) -> (output, c_n)``.
+
+    Per layer (the 2017 form without the :math:`v \odot c_{t-1}` terms):
+
+    .. math::
+
+        f_t &= \sigma(W_f x_t + v_f \odot c_{t-1} + b_f), \qquad
+        r_t = \sigma(W_r x_t + v_r \odot c_{t-1} + b_r) \\
+        c_t &= f_t \odot c_{t-1} + (1 - f_t) \odot (W x_t), \qquad
+        h_t = r_t \odot c_t + (1 - r_t) \odot \alpha x_t
 
     Args:
         input_size, hidden_size, num_layers: as ``torch.nn.RNN``.
