@@ -45,7 +45,7 @@ def echo_task(
 
     Symbols are drawn uniformly and independently from ``num_symbols``. Returns
     ``x`` (steps, batch, num_symbols) one-hot and ``y`` (steps, batch) with
-    ``y[t] = symbol[t - delay]``, and :data:`IGNORE_INDEX` for the first ``delay``
+    ``y[t] = symbol[t - delay]``, and :data:`rnnbook.seq.padding.IGNORE_INDEX` for the first ``delay``
     steps, where there is nothing to echo yet.
 
     A model that sees only ``x_t`` cannot beat chance (``1 / num_symbols``) here:
@@ -473,7 +473,7 @@ def future_task(
 
     Symbols are drawn uniformly and independently from ``num_symbols``. Returns ``x``
     (steps, batch, num_symbols) one-hot and ``y`` (steps, batch) with
-    ``y[t] = symbol[t + shift]``, and :data:`IGNORE_INDEX` for the last ``shift`` steps,
+    ``y[t] = symbol[t + shift]``, and :data:`rnnbook.seq.padding.IGNORE_INDEX` for the last ``shift`` steps,
     which have no future to predict.
 
     A model that reads the sequence forwards only cannot beat chance (``1 / num_symbols``):

@@ -137,7 +137,7 @@ def fit(
     ``batches(i)`` returns the batch of step ``i``: a tuple, by default ``(x, y)``. The
     loss is ``loss_fn(model, *batch)``, so a batch may carry more than two tensors (lengths,
     a condition) for a ``loss_fn`` that takes them; without ``loss_fn`` the batch must be
-    ``(x, y)`` and the loss is :func:`sequence_loss` of the model's scores
+    ``(x, y)`` and the loss is :func:`rnnbook.seq.losses.sequence_loss` of the model's scores
     (``scores_of(model, x)``). Gradients are clipped to norm ``clip`` (none if ``None``).
 
     The optimiser is Adam at learning rate ``lr``; with ``weight_decay`` it is AdamW with

@@ -68,7 +68,7 @@ class Decoder(nn.Module):
         layer: a unidirectional recurrent layer with ``input_size`` equal to the token
             vectors' size.
         vocab_size: V, the tokens read and predicted.
-        embedding_dim, encoding: how a token becomes x_t (:class:`TokenInput`).
+        embedding_dim, encoding: how a token becomes x_t (:class:`rnnbook.seq.structures.TokenInput`).
 
     Extension points:
         ``readout(s, memory, memory_mask)`` maps the layer's outputs ``s`` (T, N, H) to
@@ -294,7 +294,7 @@ class OneToN(nn.Module):
 
 # -- N to M --------------------------------------------------------------------------------------
 class NToM(nn.Module):
-    r"""N to M: an :class:`Encoder` reads the source (N steps), its final state is the
+    r"""N to M: an :class:`rnnbook.seq.structures.Encoder` reads the source (N steps), its final state is the
     context that starts a :class:`Decoder`, which writes the target (M steps, M != N in
     general) and stops at ``end_token``:
 
@@ -390,7 +390,7 @@ STRUCTURES: dict[str, type[nn.Module]] = {"n_to_n": NToN, "n_to_1": NToOne, "1_t
 def make_structure(name: str, layer: nn.Module | str, *args, layer_kwargs: dict | None = None,
                    **kwargs) -> nn.Module:
     """Build structure ``name`` (``'n_to_n'``, ``'n_to_1'``, ``'1_to_n'``) around ``layer``
-    (a module, or a layer name for :func:`make_layer` with ``layer_kwargs`` holding
+    (a module, or a layer name for :func:`rnnbook.seq.structures.make_layer` with ``layer_kwargs`` holding
     ``input_size``, ``hidden_size`` and any other constructor argument). N to M is built
     from its parts: ``NToM(Encoder(...), Decoder(...), ...)``.
 

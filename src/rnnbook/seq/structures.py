@@ -27,9 +27,9 @@ of the chosen recurrence,
 passed padded to the longest, time-major ``(L, N)``, with ``lengths`` ``(N,)``.
 What the padding steps hold is never used: token ids there are not even checked.
 
-* Outputs at padded steps are set to 0; losses (:func:`masked_cross_entropy`) skip them.
+* Outputs at padded steps are set to 0; losses (:func:`rnnbook.seq.losses.masked_cross_entropy`) skip them.
 * The final state of a sequence is its state at its own last step ``lengths[n] - 1``
-  (all layers, and the cell state of an LSTM): :func:`run_layer` runs the layer over
+  (all layers, and the cell state of an LSTM): :func:`rnnbook.seq.padding.run_layer` runs the layer over
   the stretches between distinct lengths and freezes each sequence's state once it
   has ended, so a padded batch gives, to rounding, what running each sequence alone
   gives.
@@ -37,10 +37,10 @@ What the padding steps hold is never used: token ids there are not even checked.
   bidirectional layer with padding is refused (``ValueError``); without padding it
   is accepted where a structure reads its whole final state (N-to-N, N-to-1, Encoder).
 
-The N-to-M pieces (:class:`Encoder`, :class:`Decoder`, :class:`NToM`) are meant to be
+The N-to-M pieces (:class:`Encoder`, :class:`rnnbook.seq.decoding.Decoder`, :class:`rnnbook.seq.decoding.NToM`) are meant to be
 extended (attention, scheduled sampling, beam search): the decoder runs step by
-step (:meth:`Decoder.step`, :meth:`Decoder.unroll` with any rule choosing the next
-input), and :meth:`Decoder.readout` is the hook where attention plugs in.
+step (:meth:`rnnbook.seq.decoding.Decoder.step`, :meth:`rnnbook.seq.decoding.Decoder.unroll` with any rule choosing the next
+input), and :meth:`rnnbook.seq.decoding.Decoder.readout` is the hook where attention plugs in.
 """
 
 from __future__ import annotations
@@ -228,7 +228,7 @@ class NToN(_SequenceReader):
 
     ``forward(x, lengths=None, hx=None) -> (scores (L, N, q), state)``: scores are 0 at
     padded steps; ``state`` is each sequence's at its last real step.
-    ``loss(x, y, lengths=None)``: :func:`masked_cross_entropy` over the real steps.
+    ``loss(x, y, lengths=None)``: :func:`rnnbook.seq.losses.masked_cross_entropy` over the real steps.
 
     >>> import torch
     >>> _ = torch.manual_seed(0)
