@@ -20,7 +20,7 @@ from rnnbook._validate import check_int
 __all__ = ["IGNORE_INDEX", "State", "one_hot", "pad_sequences", "check_lengths", "length_mask", "check_tokens",
            "map_state", "select_state", "run_layer", "shift_right"]
 
-#: A recurrent layer's state: one tensor, or a tuple of them (LSTM's ``(h, c)``).
+#: A recurrent layer's state, one tensor or a tuple of them (LSTM's ``(h, c)``).
 State = Union[Tensor, tuple[Tensor, ...]]
 
 #: The target id that losses skip (torch's ``ignore_index`` default).
