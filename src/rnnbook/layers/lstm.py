@@ -218,15 +218,10 @@ class PeepholeLSTMCell(_LSTMCellBase):
 class LSTM(RecurrentLayer):
     r"""Multi-layer LSTM; a drop-in for ``torch.nn.LSTM`` (gate order i, f, g, o; ``proj_size``).
 
-    Each layer computes, for every step ``t``,
+    Each layer computes, for every step ``t``, the gates :math:`i_t, f_t, o_t = \sigma(\cdot)`
+    and :math:`g_t = \tanh(\cdot)` of :func:`lstm_step` from :math:`x_t` and :math:`h_{t-1}`, then
 
-    .. math::
-
-        i_t &= \sigma(W_{ii} x_t + b_{ii} + W_{hi} h_{t-1} + b_{hi}), \quad
-        f_t = \sigma(W_{if} x_t + b_{if} + W_{hf} h_{t-1} + b_{hf}) \\
-        g_t &= \tanh(W_{ig} x_t + b_{ig} + W_{hg} h_{t-1} + b_{hg}), \quad
-        o_t = \sigma(W_{io} x_t + b_{io} + W_{ho} h_{t-1} + b_{ho}) \\
-        c_t &= f_t \odot c_{t-1} + i_t \odot g_t, \qquad h_t = o_t \odot \tanh(c_t)
+    .. math:: c_t = f_t \odot c_{t-1} + i_t \odot g_t, \qquad h_t = o_t \odot \tanh(c_t),
 
     and with ``proj_size`` :math:`h_t = (o_t \odot \tanh(c_t)) W_{hr}^\top`.
 
