@@ -83,7 +83,7 @@ _EXPORTS = {
     # rnnbook.seq.losses
     "masked_cross_entropy": "seq.losses", "sequence_loss": "seq.losses",
     # rnnbook.seq.padding
-    "IGNORE_INDEX": "seq.padding", "State": "seq.padding", "one_hot": "seq.padding",
+    "IGNORE_INDEX": "seq.padding", "one_hot": "seq.padding",
     "pad_sequences": "seq.padding", "check_lengths": "seq.padding", "length_mask": "seq.padding",
     "check_tokens": "seq.padding", "map_state": "seq.padding", "select_state": "seq.padding",
     "run_layer": "seq.padding", "shift_right": "seq.padding",

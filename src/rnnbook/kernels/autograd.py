@@ -5,7 +5,7 @@ The backward of each ``torch.autograd.Function`` in :mod:`rnnbook.kernels`,
 operations and without autograd, so it cannot itself be differentiated. Left alone, a
 second derivative through it (``torch.autograd.functional.hessian``, ``hvp``, ``jvp``,
 double backward) would either fail with a vague message or, through the ``strict=False``
-functions, come out as zeros. :func:`first_order_only` makes it fail with the way out in
+functions, come out as zeros. ``first_order_only`` makes it fail with the way out in
 the message, while a ``create_graph=True`` pass that never differentiates through these
 backwards (a penalty on another layer's gradient) still works: the layers' readable paths (``bptt="autograd"``,
 ``bptt="autograd"``) are plain autograd and have every derivative.

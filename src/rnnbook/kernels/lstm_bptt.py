@@ -41,7 +41,7 @@ class LSTMBPTT(torch.autograd.Function):
     ``(h_1 … h_L, h_L, c_L, buffer)``, shapes (L, N, H_out), (N, H_out), (N, H) and (L, N, 4H):
     the buffer that holds the gates and then the backward's factors, ``gi`` itself (marked
     dirty) when ``overwrite_gi`` is True and ``gi`` is contiguous, else a new tensor. As in
-    :class:`~rnnbook.kernels.gru_bptt.GRUBPTT`, a backward pass after which autograd frees the graph writes the gates'
+    :class:`rnnbook.kernels.gru_bptt.GRUBPTT`, a backward pass after which autograd frees the graph writes the gates'
     gradients over their factors.
     """
 
@@ -162,7 +162,7 @@ def lstm_bptt(gi: Tensor, h0: Tensor, c0: Tensor, weight_hh: Tensor, bias_hh: Te
     cell state ``c_L`` (N, H) from
     ``gi`` (L, N, 4H), ``h0`` (N, H_out), ``c0`` (N, H), with the hand-written BPTT backward
     (:class:`LSTMBPTT`). ``overwrite_gi=True`` lets it use ``gi``'s memory for the gates (as
-    in :func:`~rnnbook.kernels.gru_bptt.gru_bptt`): only for a ``gi`` nothing else reads afterwards."""
+    in :func:`rnnbook.kernels.gru_bptt.gru_bptt`): only for a ``gi`` nothing else reads afterwards."""
     check_overwrite(overwrite_gi)
     out, h_n, c_n, _ = LSTMBPTT.apply(gi, h0, c0, weight_hh, bias_hh, weight_hr, overwrite_gi)
     return out, h_n, c_n

@@ -2,6 +2,10 @@
 
 Nothing here calls a private torch entry point directly; the products go through
 :func:`rnnbook.kernels.private.linear`.
+
+The QRNN's hand-written Function (:class:`rnnbook.variants.qrnn.QRNNPoolingBPTT`) computes
+its ``tanh`` by the identity of :func:`tanh_`, ``2 σ(2 a) − 1``, equal to ``tanh`` up to
+rounding (tested: below 3e-7 in float32).
 """
 
 from __future__ import annotations

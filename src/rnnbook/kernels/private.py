@@ -9,7 +9,7 @@ part of torch's public API:
 * ``torch._C._autograd._get_current_graph_task_keep_graph``: whether the backward pass now
   running keeps the graph (then the kernels must not write over their saved tensors).
 
-Each is probed once at import (:data:`ONEDNN`) or at each call (:func:`keep_graph`), and each
+Each is probed once at import (``ONEDNN``) or at each call (:func:`keep_graph`), and each
 has a public fallback: ``x @ w.T`` (or ``torch.addmm``) for the products, and "the graph is
 kept" (nothing is overwritten) for the last. A future torch without them runs the fallback,
 slower but equal to rounding; the tests switch the private path off to prove it.
