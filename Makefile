@@ -2,6 +2,8 @@
 #   make book   build the HTML book (creates .venv first if missing)
 #   make test   run every test: unit tests, every notebook under nbval, the strict book build
 #   make bench  time rnnbook's layers against PyTorch's; writes book/_static/benchmark.{json,md}
+# The book's repository (launch buttons, repository button, Colab install cell): set
+# RNNBOOK_REPOSITORY_URL=https://github.com/OWNER/NAME, or the line in book/_config.yml.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -10,7 +12,7 @@ STAMP  := $(VENV)/.installed-stamp
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: book test env lock lab clean chromium execute bench
+.PHONY: book test env lock lab clean chromium execute bench colab-cell
 
 env: $(STAMP)
 
@@ -22,6 +24,10 @@ $(STAMP): pyproject.toml constraints.txt
 book: $(STAMP)
 	$(VENV)/bin/jupyter-book build book -W -n --keep-going
 	@echo "Open $(CURDIR)/book/_build/html/index.html in a browser."
+
+# Write (or update) the Colab install cell at the top of every chapter, from the repository setting.
+colab-cell: $(STAMP)
+	$(PY) tools/colab_cell.py
 
 # The browser check in the tests needs Debian's chromium, and a CJK font for the glossary's
 # Chinese in its screenshots (both installed here when missing; needs root).

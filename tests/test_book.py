@@ -1,10 +1,13 @@
-"""The book as a whole: strict build, offline math, every chapter committed executed."""
+"""The book as a whole: strict build, offline math, every chapter committed executed; what a
+reader gets: search in English and Chinese, the PDF, launch buttons only with a repository."""
 
 from __future__ import annotations
 
 import json
+import os
 import pathlib
 import re
+import shutil
 import subprocess
 import sys
 
@@ -13,6 +16,10 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 JUPYTER_BOOK = pathlib.Path(sys.executable).parent / "jupyter-book"
+sys.path.insert(0, str(ROOT / "tools"))
+
+# The builds below must not depend on the repository setting of whoever runs the tests.
+BUILD_ENV = {k: v for k, v in os.environ.items() if not k.startswith("RNNBOOK_REPOSITORY")}
 
 
 def toc_files() -> list[str]:
@@ -24,13 +31,17 @@ def notebooks() -> list[pathlib.Path]:
     return sorted(p for p in BOOK.rglob("*.ipynb") if "_build" not in p.parts and ".ipynb_checkpoints" not in p.parts)
 
 
+def build(book: pathlib.Path, out: pathlib.Path, *extra: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(JUPYTER_BOOK), "build", str(book), "--path-output", str(out), "-W", "-n", "--keep-going", *extra],
+        capture_output=True, text=True, timeout=900, env=env or BUILD_ENV,
+    )
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> pathlib.Path:
     out = tmp_path_factory.mktemp("book")
-    proc = subprocess.run(
-        [str(JUPYTER_BOOK), "build", str(BOOK), "--path-output", str(out), "-W", "-n", "--keep-going"],
-        capture_output=True, text=True, timeout=600,
-    )
+    proc = build(BOOK, out)
     assert proc.returncode == 0, f"strict book build failed:\n{proc.stdout[-6000:]}\n{proc.stderr[-6000:]}"
     return out / "_build" / "html"
 
@@ -111,3 +122,61 @@ def test_every_glossary_term_is_linked_from_a_chapter():
             used |= set(re.findall(r"\{term\}`(?:[^`<]*<)?([^`>]+)>?`", src))
     unused = [names for names in entries if not set(names) & used]
     assert entries and not unused, f"glossary entries no chapter links to: {unused}"
+
+
+# ---------------------------------------------------------------------------------------------
+# The repository setting: launch buttons, repository button, Colab install cell
+
+REPOSITORY_LINKS = ("colab.research.google.com", "mybinder.org", "github.com", "launch-buttons")
+
+
+def test_no_repository_or_launch_links_without_the_setting(built):
+    """With no repository address, no page links to a repository or a launch service (Jupyter
+    Book would otherwise point them at its own repository)."""
+    for page in built.rglob("*.html"):
+        if "_static" in page.parts:
+            continue
+        html = page.read_text(encoding="utf-8")
+        assert not [w for w in REPOSITORY_LINKS if w in html], f"{page.relative_to(built)} links to a repository"
+    intro = (built / "intro.html").read_text(encoding="utf-8")
+    assert "In a copy of the book’s source" in intro and "git clone" not in intro and "this repository&gt;" not in intro
+
+
+def test_launch_buttons_and_repository_button_with_the_setting(tmp_path):
+    """A small book with the real configuration, built with RNNBOOK_REPOSITORY_URL set: the
+    chapter gets Colab and Binder buttons and every page the repository button."""
+    import colab_cell
+
+    url = "https://github.com/example-owner/rnnbook"
+    book = tmp_path / "book"
+    shutil.copytree(BOOK / "_ext", book / "_ext")
+    for name in ("_config.yml", "references.bib"):
+        shutil.copy(BOOK / name, book / name)
+    (book / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n  - file: chapters/01_demo\n")
+    (book / "intro.md").write_text("# Demo\n\n{{ get_the_source }}\n")
+    nb = {"cells": [
+        {"cell_type": "markdown", "id": "title", "metadata": {}, "source": ["# A chapter\n"]},
+        {"cell_type": "code", "execution_count": 1, "id": "code", "metadata": {}, "outputs": [], "source": ["x = 1"]},
+    ], "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
+        "nbformat": 4, "nbformat_minor": 5}
+    (book / "chapters").mkdir()
+    (book / "chapters" / "01_demo.ipynb").write_text(
+        colab_cell.dumps(colab_cell.updated(nb, colab_cell.cell_source(url, "main"))))
+    proc = build(book, tmp_path, env={**BUILD_ENV, "RNNBOOK_REPOSITORY_URL": url})
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    html = (tmp_path / "_build" / "html" / "chapters" / "01_demo.html").read_text(encoding="utf-8")
+    assert f"https://colab.research.google.com/github/example-owner/rnnbook/blob/main/book/chapters/01_demo.ipynb" in html
+    assert "https://mybinder.org/v2/gh/example-owner/rnnbook/main?urlpath=lab/tree/book/chapters/01_demo.ipynb" in html
+    assert f'href="{url}"' in html
+    intro = (tmp_path / "_build" / "html" / "intro.html").read_text(encoding="utf-8")
+    assert f'href="{url}"' in intro and "colab.research.google.com" not in intro   # no launch on a text page
+    assert f"git clone {url}" in intro
+    assert "executablebooks" not in html + intro
+
+
+def test_colab_install_cells_are_current():
+    """Every chapter starts with the Colab install cell for the current repository setting
+    (tools/colab_cell.py writes it; run it after changing the setting)."""
+    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "colab_cell.py"), "--check"],
+                          capture_output=True, text=True, env=BUILD_ENV)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
