@@ -180,3 +180,42 @@ def test_colab_install_cells_are_current():
     proc = subprocess.run([sys.executable, str(ROOT / "tools" / "colab_cell.py"), "--check"],
                           capture_output=True, text=True, env=BUILD_ENV)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# What readers see: dark theme and phones, search
+
+READER_PAGES = ["chapters/04_lstm", "appendix_performance", "glossary"]
+
+
+def test_dark_theme_and_phone_window(built):
+    """Three pages screenshotted in the dark theme and in a phone-sized window (look at the PNGs
+    in book/_build/screenshots/): on the phone, neither the page nor a code cell scrolls sideways."""
+    import matplotlib.image
+
+    import browser_check
+
+    shots = BOOK / "_build" / "screenshots"
+    problems, phone = browser_check.reader_screenshots(built, READER_PAGES, shots)
+    assert not problems, "\n".join(problems)
+    for name in READER_PAGES:
+        stem = name.replace("/", "__")
+        dark = matplotlib.image.imread(shots / f"{stem}-dark.png")[..., :3]
+        assert dark.mean() < 0.3, f"{name}: the dark screenshot is not dark (mean {dark.mean():.2f})"
+        assert matplotlib.image.imread(shots / f"{stem}-phone.png").shape[:2] == browser_check.PHONE[::-1]
+        assert phone[name]["window_width"] == browser_check.PHONE[0]
+
+
+@pytest.mark.parametrize("query, pages", [
+    ("梯度", {"glossary", "chapters/03_gru"}),        # gradient
+    ("门控", {"glossary"}),                           # gating
+    ("注意力", {"glossary", "chapters/09_attention"}),  # attention
+    ("gradient", {"glossary", "chapters/07_bptt"}),   # English search keeps working
+])
+def test_search_finds_chinese_and_english_words(built, query, pages):
+    """The book's search page, run in Chromium: two-character Chinese words are found (the
+    index is cut into words by jieba) and English words still are."""
+    import browser_check
+
+    found = browser_check.search(built, query)
+    assert pages <= set(found), f"search for {query!r} listed {found}"
