@@ -2,17 +2,20 @@
 #   make book   build the HTML book (creates .venv first if missing)
 #   make test   run every test: unit tests, every notebook under nbval, the strict book build
 #   make bench  time rnnbook's layers against PyTorch's; writes book/_static/benchmark.{json,md}
+#   make pdf    the whole book as one PDF: book/_build/pdf/rnnbook-VERSION.pdf
 # The book's repository (launch buttons, repository button, Colab install cell): set
 # RNNBOOK_REPOSITORY_URL=https://github.com/OWNER/NAME, or the line in book/_config.yml.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+PDF    := book/_build/pdf/rnnbook-$(VERSION).pdf
 # Tools (jupyter-book, the python3 kernel nbval starts) resolve from the venv.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: book test env lock lab clean chromium execute bench colab-cell
+.PHONY: book test env lock lab clean chromium execute bench pdf colab-cell
 
 env: $(STAMP)
 
@@ -24,6 +27,11 @@ $(STAMP): pyproject.toml constraints.txt
 book: $(STAMP)
 	$(VENV)/bin/jupyter-book build book -W -n --keep-going
 	@echo "Open $(CURDIR)/book/_build/html/index.html in a browser."
+
+# One PDF of the whole book, offline: the single-page HTML book printed by headless Chromium.
+pdf: $(STAMP) chromium
+	$(VENV)/bin/jupyter-book build book --builder singlehtml -W -n --keep-going
+	$(PY) tools/book_pdf.py book/_build/singlehtml/intro.html $(PDF)
 
 # Write (or update) the Colab install cell at the top of every chapter, from the repository setting.
 colab-cell: $(STAMP)

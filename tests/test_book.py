@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -219,3 +220,53 @@ def test_search_finds_chinese_and_english_words(built, query, pages):
 
     found = browser_check.search(built, query)
     assert pages <= set(found), f"search for {query!r} listed {found}"
+
+
+# ---------------------------------------------------------------------------------------------
+# The PDF
+
+
+@pytest.fixture(scope="module")
+def pdf(built) -> tuple[pathlib.Path, pathlib.Path]:
+    """The PDF, printed from the single-page book built beside ``built`` (same doctrees)."""
+    import book_pdf
+
+    out = built.parent.parent
+    started = time.monotonic()
+    proc = build(BOOK, out, "--builder", "singlehtml")
+    assert proc.returncode == 0, f"single-page build failed:\n{proc.stdout[-6000:]}\n{proc.stderr[-6000:]}"
+    single = out / "_build" / "singlehtml" / "intro.html"
+    path = book_pdf.print_pdf(single, out / "rnnbook.pdf")
+    print(f"single-page build and PDF: {time.monotonic() - started:.0f} s")
+    return path, single
+
+
+def _normal(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def test_pdf_has_every_chapter_typeset_math_figures_and_page_numbers(pdf, built):
+    import book_pdf
+
+    path, single = pdf
+    pages = book_pdf.pdf_text(path)
+    text = _normal(" ".join(pages))
+    titles = []
+    for name in toc_files():
+        h1 = re.search(r"<h1>(.*?)</h1>", (built / f"{name}.html").read_text(encoding="utf-8"), flags=re.S).group(1)
+        titles.append(_normal(re.sub(r"<[^>]+>", "", h1).replace("#", "")))
+    missing = [t for t in titles if t not in text]
+    assert not missing, f"chapter titles not in the PDF: {missing}"
+    raw = re.findall(r"\\\(|\\\[|\$\$|\\begin\{", text)
+    assert not raw, f"raw TeX in the PDF: {sorted(set(raw))}"
+    n = len(pages)
+    assert n > 100
+    unnumbered = [i + 1 for i, page in enumerate(pages) if f"{i + 1} / {n}" not in page]
+    assert not unnumbered, f"pages without their number: {unnumbered[:10]}"
+    # the outline (bookmarks): every chapter right under the book's title
+    squeeze = lambda t: re.sub(r"\s+", "", t)  # noqa: E731  (the outline drops the spaces at line breaks)
+    chapters = [squeeze(title) for level, title, _ in book_pdf.pdf_outline(path) if level == 1]
+    not_in_outline = [t for t in titles if not any(c.startswith(squeeze(t)) for c in chapters)]
+    assert not not_in_outline, f"chapters missing from the PDF's outline: {not_in_outline}"
+    figures = len(re.findall(r'<img [^>]*src="_images/', single.read_text(encoding="utf-8")))
+    assert figures >= 20 and book_pdf.pdf_images(path) >= figures
