@@ -3,6 +3,7 @@
 #   make test   run every test: unit tests, every notebook under nbval, the strict book build
 #   make bench  time rnnbook's layers against PyTorch's; writes book/_static/benchmark.{json,md}
 #   make pdf    the whole book as one PDF: book/_build/pdf/rnnbook-VERSION.pdf
+#   make dist   the offline bundle (site, PDF, notebooks): dist/rnnbook-VERSION.zip
 # The book's repository (launch buttons, repository button, Colab install cell): set
 # RNNBOOK_REPOSITORY_URL=https://github.com/OWNER/NAME, or the line in book/_config.yml.
 PYTHON ?= python3
@@ -15,7 +16,7 @@ PDF    := book/_build/pdf/rnnbook-$(VERSION).pdf
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: book test env lock lab clean chromium execute bench pdf colab-cell
+.PHONY: book test env lock lab clean chromium execute bench pdf dist colab-cell
 
 env: $(STAMP)
 
@@ -32,6 +33,10 @@ book: $(STAMP)
 pdf: $(STAMP) chromium
 	$(VENV)/bin/jupyter-book build book --builder singlehtml -W -n --keep-going
 	$(PY) tools/book_pdf.py book/_build/singlehtml/intro.html $(PDF)
+
+# The offline bundle: the HTML site, the PDF and the chapters as notebooks, in one zip.
+dist: book pdf
+	$(PY) tools/dist.py --html book/_build/html --pdf $(PDF) --out dist
 
 # Write (or update) the Colab install cell at the top of every chapter, from the repository setting.
 colab-cell: $(STAMP)
@@ -63,4 +68,4 @@ lock: $(STAMP)
 	mv constraints.new constraints.txt
 
 clean:
-	rm -rf book/_build
+	rm -rf book/_build dist
