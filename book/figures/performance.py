@@ -20,7 +20,7 @@ LAYERS = ["RNN", "GRU", "LSTM"]
 GATES = {"RNN": 1, "GRU": 3, "LSTM": 4}
 STYLE = {  # implementation kind -> (label, colour, marker)
     "torch": ("PyTorch's layer", "#4c72b0", "s"),
-    "bptt": ("rnnbook, hand-written BPTT", "#dd8452", "o"),
+    "hand": ("rnnbook, hand-written BPTT", "#dd8452", "o"),
     "autograd": ("rnnbook, loop recorded by autograd", "#8c8c8c", "^"),
 }
 
@@ -68,7 +68,7 @@ def ratios():
     for col, layer in enumerate(LAYERS):
         for row, (key, what) in enumerate([("time_ratio", "time"), ("peak_ratio", "peak memory")]):
             ax = axes[row, col]
-            for i, kind in enumerate(["bptt", "autograd"]):
+            for i, kind in enumerate(["hand", "autograd"]):
                 label, colour, _ = STYLE[kind]
                 values = [data[(impl(layer, kind), *s)][key] for s in SIZES]
                 ax.bar([j + (i - 0.5) * 0.38 for j in range(len(SIZES))], values, width=0.38,
@@ -89,9 +89,9 @@ def lengths():
     data = rows()
     lengths_ = [256, 1024, 4096]
     lines = [("torch.nn.LSTM", "torch.nn.LSTM", STYLE["torch"][1], "s", "-"),
-             ("rnnbook.SRU (bptt)", "SRU, hand-written backward", "#dd8452", "o", "-"),
+             ("rnnbook.SRU (hand)", "SRU, hand-written backward", "#dd8452", "o", "-"),
              ("rnnbook.SRU (autograd)", "SRU, loop recorded by autograd", "#dd8452", "o", ":"),
-             ("rnnbook.QRNN (bptt)", "QRNN, hand-written backward", "#55a868", "D", "-"),
+             ("rnnbook.QRNN (hand)", "QRNN, hand-written backward", "#55a868", "D", "-"),
              ("rnnbook.QRNN (scan)", "QRNN, doubling scan + autograd", "#55a868", "D", ":")]
     fig, axes = plt.subplots(1, 2, figsize=(10.5, 3.8))
     for name, label, colour, marker, dash in lines:
