@@ -74,6 +74,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from . import _native
 from ._autograd import first_order_only, sigmoid_backward, with_previous
 
 
@@ -184,7 +185,6 @@ def _pack(w: Tensor, batch: int) -> Tensor:
     return w.contiguous()
 
 
-_T_PRODUCT_ROWS = 512
 # rows (steps × batch) of the blocks in which ElmanBPTT's backward sums its products over time
 _BLOCK_ROWS = 256
 
@@ -192,25 +192,13 @@ _BLOCK_ROWS = 256
 def _t_product(a: Tensor, b: Tensor) -> Tensor:
     """``a^T b`` for 2-D ``a`` (M, P) and ``b`` (M, Q): a sum over the M stacked rows.
 
-    Through oneDNN (float32, CPU, large enough), which wants both operands with M as their
-    last dimension: the rows go in blocks of ``_T_PRODUCT_ROWS``, each block transposed into
-    the same two small buffers, so the copies never hold more than one block (at the
-    benchmark's shapes the blocks were also faster than one transposed copy of everything,
-    and 512 rows as fast as 1024 with half the memory)."""
-    M, P = a.shape
-    Q = b.shape[1]
-    if not _onednn_for(a, M * P * Q):
-        return a.T @ b
-    rows = min(_T_PRODUCT_ROWS, M)
-    a_block, b_block = a.new_empty(P * rows), b.new_empty(Q * rows)
-    total = None
-    for i in range(0, M, rows):
-        n = min(rows, M - i)  # the last block may be shorter: the front of the same buffers
-        ta = a_block[:P * n].view(P, n).copy_(a[i:i + n].T)
-        tb = b_block[:Q * n].view(Q, n).copy_(b[i:i + n].T)
-        block = _linear(ta, tb)
-        total = block if total is None else total.add_(block)
-    return total
+    One call to torch's BLAS, which reads the transposed operand in place (it packs small
+    panels of it as it goes): no copy of either operand. It replaced a blocked oneDNN product
+    with transposed copies (issue 17): measured in one process, interleaved, on a two-core
+    machine under load (load average 6 to 8), the forward+backward passes of the LSTM, GRU and
+    RNN at the benchmark's three sizes took 0.69 to 0.99 of their time with it.
+    """
+    return a.T @ b
 
 
 def _with_bias(gi: Tensor, bias: Tensor | None) -> Tensor:
@@ -241,6 +229,18 @@ def _incoming_gradients(grad_out: Tensor | None, grad_last: Tensor | None, last:
     return grads, dh
 
 
+def _last_gradient(grad_out: Tensor | None, grad_last: Tensor | None, out: Tensor) -> Tensor:
+    """``dh_L = g_L + ∂L/∂h_L`` as a new contiguous tensor (the compiled loops write over it), from a
+    Function's incoming gradients (either may be None; zeros if both are)."""
+    if grad_out is None:
+        if grad_last is None:
+            return out.new_zeros(out.shape[1:])
+        return grad_last.clone(memory_format=torch.contiguous_format)
+    if grad_last is None:
+        return grad_out[-1].clone(memory_format=torch.contiguous_format)
+    return (grad_out[-1] + grad_last).contiguous()
+
+
 def _gate_buffer(ctx, gi: Tensor, bias: Tensor | None, overwrite_gi: bool) -> Tensor:
     """``gi + bias`` in a buffer the Function may write over: ``gi`` itself (marked dirty) when
     ``overwrite_gi`` is allowed and ``gi`` is contiguous, else a new tensor. The buffer is
@@ -252,6 +252,26 @@ def _gate_buffer(ctx, gi: Tensor, bias: Tensor | None, overwrite_gi: bool) -> Te
         buf = _with_bias(gi, bias)
     ctx.mark_non_differentiable(buf)
     return buf
+
+
+def _elman_block(out: Tensor, a: int, b: int, d: Tensor, dh: Tensor, grads, w_t: Tensor, nonlinearity: str) -> Tensor:
+    """Steps ``b − 1`` down to ``a`` of :class:`ElmanBPTT`'s backward: ``δ_t`` into ``d``
+    (b − a, N, H); returns ``dh_{a−1} = g_{a−1} + δ_a W_hh`` (for ``a = 0``: ``δ_1 W_hh``, the
+    gradient of ``h_0``) from ``dh = dh_{b−1}``."""
+    # act'(a_t) from the saved h_t: 1 − h_t² for tanh, [h_t > 0] for relu, in δ's buffer
+    if nonlinearity == "tanh":
+        torch.mul(out[a:b], out[a:b], out=d).neg_().add_(1)
+    else:
+        torch.gt(out[a:b], 0, out=d)
+    ds = d.unbind(0)
+    for t in range(b - 1, a - 1, -1):
+        # δ_t = dh_t ⊙ act'(a_t)
+        ds[t - a].mul_(dh)
+        # dh_{t-1} = g_{t-1} + δ_t W_hh
+        dh = _linear(ds[t - a], w_t)
+        if t > 0 and grads is not None:
+            dh.add_(grads[t - 1])
+    return dh
 
 
 class ElmanBPTT(torch.autograd.Function):
@@ -278,13 +298,17 @@ class ElmanBPTT(torch.autograd.Function):
         bias = bias_ih if bias_hh is None else (bias_hh if bias_ih is None else bias_ih + bias_hh)
         # a_t without its recurrent term, all steps in one product: x_t W_ih^T + b_ih + b_hh
         out = _linear(x.reshape(L * N, -1), weight_ih.contiguous(), bias).view(L, N, -1).detach()
-        weight = _pack(weight_hh, N)
-        h = h0
-        for a in out.unbind(0):
-            # a_t += h_{t-1} W_hh^T
-            a.add_(_linear(h, weight))
-            # h_t = act(a_t), over a_t
-            h = _tanh_(a) if nonlinearity == "tanh" else a.relu_()
+        if _native.usable(out, h0, weight_hh):
+            # the same loop in C (rnnbook._native), over out
+            _native.elman_forward(out, h0.contiguous(), weight_hh.contiguous(), nonlinearity == "relu")
+        else:
+            weight = _pack(weight_hh, N)
+            h = h0
+            for a in out.unbind(0):
+                # a_t += h_{t-1} W_hh^T
+                a.add_(_linear(h, weight))
+                # h_t = act(a_t), over a_t
+                h = _tanh_(a) if nonlinearity == "tanh" else a.relu_()
         need = ctx.needs_input_grad
         ctx.nonlinearity = nonlinearity
         ctx.has_bias = (bias_ih is not None, bias_hh is not None)
@@ -300,10 +324,16 @@ class ElmanBPTT(torch.autograd.Function):
         need = ctx.needs_input_grad
         if grad_out is None and grad_last is None:
             return (None,) * 7
-        grads, dh = _incoming_gradients(grad_out, grad_last, out[-1])
+        native = _native.usable(out, h0, weight_hh, grad_out, grad_last)
+        if native:
+            dh = _last_gradient(grad_out, grad_last, out)
+            g_all = grad_out.contiguous() if grad_out is not None else None
+            w_hh = weight_hh.contiguous()
+        else:
+            grads, dh = _incoming_gradients(grad_out, grad_last, out[-1])
+            w_t = _pack(weight_hh.T, N)
         steps = max(1, _BLOCK_ROWS // N)  # steps per block
         delta = out.new_empty(min(steps, L), N, H)
-        w_t = _pack(weight_hh.T, N)
         w_ih_t = weight_ih.T.contiguous() if need[0] else None
         dx = torch.empty(x.shape if x is not None else (L, N, weight_ih.shape[1]), dtype=out.dtype,
                          device=out.device) if need[0] else None
@@ -311,22 +341,13 @@ class ElmanBPTT(torch.autograd.Function):
         for b in range(L, 0, -steps):
             a = max(0, b - steps)
             d = delta[:b - a]
-            # act'(a_t) from the saved h_t: 1 − h_t² for tanh, [h_t > 0] for relu, in δ's buffer
-            if ctx.nonlinearity == "tanh":
-                torch.mul(out[a:b], out[a:b], out=d).neg_().add_(1)
+            if native:
+                # the steps of the block in C (rnnbook._native): δ_t into d, dh down to dh_{a-1}
+                _native.elman_backward(a, b, out, g_all, dh, d, w_hh, ctx.nonlinearity == "relu")
             else:
-                torch.gt(out[a:b], 0, out=d)
-            ds = d.unbind(0)
-            for t in range(b - 1, a - 1, -1):
-                # δ_t = dh_t ⊙ act'(a_t)
-                ds[t - a].mul_(dh)
-                if t > 0:
-                    # dh_{t-1} = g_{t-1} + δ_t W_hh
-                    dh = _linear(ds[t - a], w_t)
-                    if grads is not None:
-                        dh.add_(grads[t - 1])
-                elif need[1]:
-                    dh0 = _linear(ds[0], w_t)  # ∂L/∂h_0 = δ_1 W_hh
+                dh = _elman_block(out, a, b, d, dh, grads, w_t, ctx.nonlinearity)
+            if a == 0 and need[1]:
+                dh0 = dh  # ∂L/∂h_0 = δ_1 W_hh
             # the block's share of the sums over t
             flat = d.flatten(0, 1)
             if need[3]:
@@ -395,6 +416,16 @@ class GRUBPTT(torch.autograd.Function):
         need = any(ctx.needs_input_grad)
         out = gi.new_empty(L, N, H)
         hn = gi.new_empty(L, N, H) if need else None  # hn_t, kept for the factors
+        ctx.has_bias = bias_hh is not None
+        if buf.is_contiguous() and _native.usable(buf, h0, weight_hh, bias_hh):
+            # the loop in C (rnnbook._native): the same equations; it writes the factors below (C_t
+            # over buf, Bn_t over hn, z_t) step by step
+            z_saved = torch.empty_like(out) if need else None
+            bias = bias_hh.contiguous() if bias_hh is not None else buf.new_zeros(H3)
+            _native.gru_forward(buf, h0.contiguous(), weight_hh.contiguous(), bias, out, hn, z_saved)
+            if need:
+                ctx.save_for_backward(h0, weight_hh, out, buf, hn, z_saved)
+            return out, out[-1].clone(), buf
         weight = _pack(weight_hh, N)
         bufs, outs = buf.unbind(0), out.unbind(0)
         h = h0
@@ -447,6 +478,14 @@ class GRUBPTT(torch.autograd.Function):
             return None, None, None, None, None
         # each step reads its factors once: unless the graph is kept, its gradients go over them
         reuse = not _keep_graph()
+        if _native.usable(coef, h0, weight_hh, grad_out, grad_last):
+            # the loop in C (rnnbook._native), writing over its arguments: copies if the graph is kept
+            dgh = coef if reuse else coef.clone()
+            dgi_n = bn if reuse else bn.clone()
+            dh = _last_gradient(grad_out, grad_last, out)
+            _native.gru_backward(dgh, dgi_n, z, grad_out.contiguous() if grad_out is not None else None, dh,
+                                 weight_hh.contiguous())
+            return GRUBPTT._gradients(ctx, dgh, dgi_n, dh, h0, out)
         dgh = coef if reuse else torch.empty_like(coef)  # ∂L/∂gh_t for all t
         dgi_n = bn if reuse else torch.empty_like(bn)  # δn_t for all t
         dghs, coefs = dgh.view(L, N, 3, H).unbind(0), coef.view(L, N, 3, H).unbind(0)
@@ -461,6 +500,12 @@ class GRUBPTT(torch.autograd.Function):
             # dh_{t-1} = g_{t-1} + dh_t ⊙ z_t + (∂L/∂gh_t) W_hh
             prev = _linear(dgh_flat[t], w_t).addcmul_(dh, zs[t])
             dh = prev.add_(grads[t - 1]) if t > 0 and grads is not None else prev
+        return GRUBPTT._gradients(ctx, dgh, dgi_n, dh, h0, out)
+
+    @staticmethod
+    def _gradients(ctx, dgh, dgi_n, dh, h0, out):
+        """The Function's gradients from ``∂L/∂gh_t`` and ``δn_t`` of all steps and ``∂L/∂h_0``."""
+        H = out.shape[2]
         need = ctx.needs_input_grad
         dw, db = _weight_grads(dgh, h0, out, need[2], need[3] and ctx.has_bias)
         dgi = None
@@ -492,6 +537,9 @@ class LSTMBPTT(torch.autograd.Function):
         L, N, H4 = gates.shape
         H = H4 // 4
         proj = weight_hr is not None
+        ctx.has_bias, ctx.proj = bias_hh is not None, proj
+        if gates.is_contiguous() and _native.usable(gates, h0, c0, weight_hh, weight_hr):
+            return LSTMBPTT._compiled_forward(ctx, gates, h0, c0, weight_hh, weight_hr)
         out = gi.new_empty(L, N, weight_hr.shape[0] if proj else H)
         m = gi.new_empty(L, N, H) if proj else out  # m_t = o_t ⊙ tanh(c_t)
         cs = gi.new_empty(L + 1, N, H)  # c_0 … c_L
@@ -530,7 +578,6 @@ class LSTMBPTT(torch.autograd.Function):
         if identity:
             tanh_c.mul_(2).sub_(1)  # tanh(c_t) = 2 σ(2 c_t) − 1, all t
         c_n = cs[L].clone()
-        ctx.has_bias, ctx.proj = bias_hh is not None, proj
         if not any(ctx.needs_input_grad):
             return out, out[-1].clone(), c_n, gates
         # The factors of dc_t / dm_t in the pre-activation gradients, for all t at once,
@@ -551,6 +598,26 @@ class LSTMBPTT(torch.autograd.Function):
         return out, out[-1].clone(), c_n, gates  # h_L apart: its gradient needs no (L, N, H_out) zeros
 
     @staticmethod
+    def _compiled_forward(ctx, gates, h0, c0, weight_hh, weight_hr):
+        """The forward loop in C (:mod:`rnnbook._native`): the same equations and the same saved
+        tensors (activations, then the backward's factors, over ``gates``; ``f_t``; ``o_t (1 −
+        tanh²(c_t))``) as the Python loop below, which runs where the compiled one cannot."""
+        L, N, H4 = gates.shape
+        H = H4 // 4
+        need = any(ctx.needs_input_grad)
+        w_hr = weight_hr.contiguous() if ctx.proj else None
+        out = gates.new_empty(L, N, w_hr.shape[0] if ctx.proj else H)
+        m = gates.new_empty(L, N, H) if ctx.proj else None
+        c_n = gates.new_empty(N, H)
+        f = gates.new_empty(L, N, H) if need else None
+        dtanh = gates.new_empty(L, N, H) if need else None
+        _native.lstm_forward(gates, h0.contiguous(), c0.contiguous(), weight_hh.contiguous(), w_hr, out, m, c_n,
+                             f, dtanh)
+        if need:
+            ctx.save_for_backward(h0, weight_hh, weight_hr, out, m, gates, f, dtanh)
+        return out, out[-1].clone(), c_n, gates
+
+    @staticmethod
     @first_order_only
     def backward(ctx, grad_out, grad_h_last, grad_c_n, _grad_buf):
         h0, weight_hh, weight_hr, out, m, coef, f, dtanh = ctx.saved_tensors
@@ -562,6 +629,18 @@ class LSTMBPTT(torch.autograd.Function):
         # δ_t = [δi_t, δf_t, δg_t, δo_t] for all t; each step reads its factors once, so unless
         # the graph is kept (retain_graph), δ_t goes over them
         delta = coef if not _keep_graph() else torch.empty_like(coef)
+        if _native.usable(coef, h0, weight_hh, weight_hr, grad_out, grad_h_last, grad_c_n):
+            # the loop in C (:mod:`rnnbook._native`), the same steps as the Python loop below
+            dh = _last_gradient(grad_out, grad_h_last, out)  # dh_L, in a buffer of its own
+            dc = grad_c_n.clone(memory_format=torch.contiguous_format) if grad_c_n is not None else dtanh.new_zeros(N, H)
+            dhs = torch.empty_like(out) if proj else None
+            _native.lstm_backward(coef, delta, f, dtanh, grad_out.contiguous() if grad_out is not None else None, dh,
+                                  dc, weight_hh.contiguous(), weight_hr.contiguous() if proj else None, dhs,
+                                  dc.new_empty(N, H) if proj else None)
+            need = ctx.needs_input_grad
+            dw, db = _weight_grads(delta, h0, out, need[3], need[4] and ctx.has_bias)
+            dw_hr = _t_product(dhs.flatten(0, 1), m.flatten(0, 1)) if proj and need[5] else None
+            return delta, dh if need[1] else None, dc if need[2] else None, dw, db, dw_hr, None
         # per step: the (N, 3, H) block of δi, δf, δg (one product with dc_t) and δo (N, H)
         d_ifg, d_o = delta.view(L, N, 4, H)[:, :, :3].unbind(0), delta.view(L, N, 4, H)[:, :, 3].unbind(0)
         k_ifg, k_o = coef.view(L, N, 4, H)[:, :, :3].unbind(0), coef.view(L, N, 4, H)[:, :, 3].unbind(0)
