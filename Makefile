@@ -1,6 +1,7 @@
 # rnnbook: the two commands of the README, and helpers.
 #   make book   build the HTML book (creates .venv first if missing)
 #   make test   run every test: unit tests, every notebook under nbval, the strict book build
+#   make unit   the unit tests alone (tests/, without tests/book)
 #   make bench  time rnnbook's layers against PyTorch's; writes book/_static/benchmark.{json,md}
 PYTHON ?= python3
 VENV   := .venv
@@ -10,7 +11,7 @@ STAMP  := $(VENV)/.installed-stamp
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: book test env lock lab clean chromium execute bench
+.PHONY: book test unit env lock lab clean chromium execute bench
 
 env: $(STAMP)
 
@@ -30,6 +31,10 @@ chromium:
 
 test: $(STAMP) chromium
 	$(PY) -m pytest -n 2 --dist loadfile --nbval tests book
+
+# The unit tests alone (no notebooks, no book build, no browser): the quick check while editing.
+unit: $(STAMP)
+	$(PY) -m pytest -n 2 --dist loadfile -m "not book" tests
 
 # Forward+backward time and memory against torch (see benchmarks/bench_layers.py; run it on an
 # idle machine): prints the table and writes the file the performance appendix includes.

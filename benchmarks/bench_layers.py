@@ -3,12 +3,12 @@
 Run with ``make bench`` (or ``python benchmarks/bench_layers.py``). It times one
 forward+backward pass (the median of ``--repeats`` runs after ``--warmup`` runs) of
 
-* rnnbook's RNN, GRU and LSTM, on both paths (``backward="bptt"``, the hand-written
-  backpropagation through time, and ``backward="autograd"``), against torch.nn.RNN, GRU and
+* rnnbook's RNN, GRU and LSTM, on both paths (``bptt="hand"``, the hand-written
+  backpropagation through time, and ``bptt="autograd"``), against torch.nn.RNN, GRU and
   LSTM at (T, B, input, hidden) = (100, 32, 64, 128), (100, 32, 256, 256), (500, 16, 32, 64);
 * rnnbook's SRU and QRNN against torch.nn.LSTM of the same hidden size at T = 256, 1024, 4096,
-  on their default path (``recurrence="bptt"``, a loop with a hand-written backward) and on
-  their readable reference (``recurrence="autograd"`` for the SRU, ``"scan"`` for the QRNN).
+  on their default path (``bptt="hand"``, a loop with a hand-written backward) and on
+  their readable reference (``bptt="autograd"`` for the SRU, ``"scan"`` for the QRNN).
 
 Memory, two measures. (1) The bytes of the storages autograd keeps for the backward pass
 (every distinct storage that a ``saved_tensors_hooks`` pack hook sees during the forward,
@@ -210,43 +210,43 @@ def gated_rows(sizes, warmup: int, repeats: int, peak_kinds=("RNN", "GRU", "LSTM
             torch.manual_seed(0)
             theirs = getattr(torch.nn, kind)(n_in, n_hidden)
             ours = {}
-            for backward in ["bptt", "autograd"]:
-                ours[backward] = getattr(rnnbook, kind)(n_in, n_hidden, backward=backward)
-                ours[backward].load_state_dict(theirs.state_dict())
+            for bptt in ["hand", "autograd"]:
+                ours[bptt] = getattr(rnnbook, kind)(n_in, n_hidden, bptt=bptt)
+                ours[bptt].load_state_dict(theirs.state_dict())
             size = {"T": T, "B": B, "input": n_in, "hidden": n_hidden}
-            specs = [(f"torch.nn.{kind}", size, {})] + [(f"rnnbook.{kind}", size, {"backward": b}) for b in ours]
+            specs = [(f"torch.nn.{kind}", size, {})] + [(f"rnnbook.{kind}", size, {"bptt": b}) for b in ours]
             base, *results = measure([theirs, *ours.values()], x, warmup, repeats,
                                      specs if kind in peak_kinds else None, peak_runs)
             rows.append({"group": "gated", "layer": kind, "impl": f"torch.nn.{kind}", **size, **base,
                          **_ratios(base, base)})
-            for backward, m in zip(ours, results):
-                rows.append({"group": "gated", "layer": kind, "impl": f"rnnbook.{kind} ({backward})", **size, **m,
+            for bptt, m in zip(ours, results):
+                rows.append({"group": "gated", "layer": kind, "impl": f"rnnbook.{kind} ({bptt})", **size, **m,
                              **_ratios(m, base)})
             print_row(rows[-3]), print_row(rows[-2]), print_row(rows[-1])
     return rows
 
 
 def scan_rows(lengths, batch: int, size: int, warmup: int, repeats: int, peak: bool = True) -> list[dict]:
-    """SRU (2018 form) and QRNN (fo-pooling, window 2), each on its default path (``recurrence="bptt"``:
+    """SRU (2018 form) and QRNN (fo-pooling, window 2), each on its default path (``bptt="hand"``:
     a loop with a hand-written backward) and on its readable reference (the SRU's autograd loop,
     the QRNN's doubling scan), against torch.nn.LSTM of the same hidden size."""
     rows = []
-    variants = [("SRU", "bptt"), ("SRU", "autograd"), ("QRNN", "bptt"), ("QRNN", "scan")]
+    variants = [("SRU", "hand"), ("SRU", "autograd"), ("QRNN", "hand"), ("QRNN", "scan")]
     for T in lengths:
         x = torch.randn(T, batch, size)
         shape = {"T": T, "B": batch, "input": size, "hidden": size}
         torch.manual_seed(0)
         modules = [torch.nn.LSTM(size, size)]
-        for name, recurrence in variants:
+        for name, bptt in variants:
             torch.manual_seed(0)
-            modules.append(getattr(rnnbook, name)(size, size, recurrence=recurrence))
-        specs = [("torch.nn.LSTM", shape, {})] + [(f"rnnbook.{n}", shape, {"recurrence": r}) for n, r in variants]
+            modules.append(getattr(rnnbook, name)(size, size, bptt=bptt))
+        specs = [("torch.nn.LSTM", shape, {})] + [(f"rnnbook.{n}", shape, {"bptt": r}) for n, r in variants]
         base, *results = measure(modules, x, warmup, repeats, specs if peak else None)
         rows.append({"group": "scan", "layer": "LSTM", "impl": "torch.nn.LSTM", **shape, **base,
                      **_ratios(base, base)})
         print_row(rows[-1])
-        for (name, recurrence), m in zip(variants, results, strict=True):
-            rows.append({"group": "scan", "layer": name, "impl": f"rnnbook.{name} ({recurrence})", **shape, **m,
+        for (name, bptt), m in zip(variants, results, strict=True):
+            rows.append({"group": "scan", "layer": name, "impl": f"rnnbook.{name} ({bptt})", **shape, **m,
                          **_ratios(m, base)})
             print_row(rows[-1])
     return rows

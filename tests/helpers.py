@@ -6,6 +6,12 @@ import torch
 from torch import nn
 
 TOL = 1e-12  # float64 parity: outputs, final states and every gradient
+F64 = torch.float64
+
+
+def rand(*shape, lo=-1.0, hi=1.0):
+    """Uniform float64 numbers in [lo, hi)."""
+    return torch.rand(*shape, dtype=F64) * (hi - lo) + lo
 
 
 def run_and_grad(module: nn.Module, x: torch.Tensor, hx, weights: list[torch.Tensor]):
@@ -59,3 +65,12 @@ def assert_parity(ours: nn.Module, theirs: nn.Module, x: torch.Tensor, hx=None) 
             assert d <= TOL, f"{what}: max abs difference {d:.3e} > {TOL}"
             worst = max(worst, d)
     return worst
+
+
+def all_gradients(module, x, state):
+    """Output, final state and the gradients of a fixed loss w.r.t. input, state and parameters."""
+    x, state = x.clone().requires_grad_(), state.clone().requires_grad_()
+    out, final = module(x, state)
+    weights = torch.linspace(-1, 1, out.numel(), dtype=F64).reshape(out.shape)
+    ((out * weights).sum() + 0.7 * final.sum()).backward()
+    return [out, final, x.grad, state.grad] + [p.grad for p in module.parameters()]

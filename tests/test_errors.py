@@ -6,7 +6,8 @@ import pytest
 import torch
 
 import rnnbook
-from rnnbook.data import echo_task, one_hot
+from rnnbook.helpers.data import echo_task
+from rnnbook.seq.padding import one_hot
 
 F64 = torch.float64
 
@@ -139,6 +140,6 @@ def test_data_helpers_reject_bad_arguments():
 def test_training_helpers_reject_bad_targets():
     scores = torch.zeros(5, 2, 4)
     with pytest.raises(ValueError, match=re.escape("targets must have shape (5, 2) (the scores' shape without the class dimension), got (2, 5)")):
-        rnnbook.train.sequence_loss(scores, torch.zeros(2, 5, dtype=torch.long))
+        rnnbook.sequence_loss(scores, torch.zeros(2, 5, dtype=torch.long))
     with pytest.raises(TypeError, match="targets must be an integer tensor"):
-        rnnbook.train.accuracy(scores, torch.zeros(5, 2))
+        rnnbook.accuracy(scores, torch.zeros(5, 2))

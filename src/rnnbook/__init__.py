@@ -1,41 +1,138 @@
 """rnnbook: the package behind the executable RNN textbook.
 
-Layers with a PyTorch twin are drop-in compatible with it (constructor, forward,
-state_dict names, gate order); everything else follows the same shapes and calling
-convention. See the book's chapters for the equations each class implements.
+The package has floors, each for one kind of reader; a module imports only from its own
+floor or the floors below it (``tests/test_architecture.py`` checks it):
+
+==========================  ==================================================================
+:mod:`rnnbook.helpers`      the book's helpers: data sets, the training loop, plots, diagnostics
+:mod:`rnnbook.seq`          sequence machinery: the four structures of the notes, padding and
+                            masks, losses, seq2seq, attention, scheduled sampling, embeddings
+:mod:`rnnbook.notes`        the notes' own forms, kept to be checked: the Elman network, the
+                            five-step LSTM, the first version, the NumPy and SymPy BPTT
+:mod:`rnnbook.variants`     Clockwork RNN, SRU, QRNN, minGRU/minLSTM and the parallel scan
+:mod:`rnnbook.layers`       the readable layers: RNN, GRU, LSTM (drop-in for torch's), peephole
+:mod:`rnnbook.kernels`      the speed kernels under the layers (hand-written BPTT); a learner
+                            never needs to open them
+==========================  ==================================================================
+
+Every public name of the floors from ``layers`` up is also reachable here
+(``rnnbook.LSTM``, ``rnnbook.NToN``, ``rnnbook.linear_scan``, ``rnnbook.fit``), except the
+names of three modules best read as modules: :mod:`rnnbook.notes.bptt`,
+:mod:`rnnbook.notes.bptt_symbolic` and :mod:`rnnbook.helpers.plot`. Nothing is imported
+until it is first used (PEP 562), so ``import rnnbook`` is cheap and SymPy or Matplotlib
+load only for the code that needs them.
+
+>>> import rnnbook
+>>> rnnbook.LSTM(3, 5)
+LSTM(3, 5)
 """
 
-from . import attention, bptt, bptt_symbolic, data, diagnostics, introspect, plot, sampling, seq2seq, structures, train
-from .attention import AttentionDecoder, LuongAttention
-from .clockwork import ClockworkRNN
-from .elman import MLP, ElmanNetwork
-from .first_version import NotesFirstVersion, NotesFirstVersionCell
-from .gru import GRU, GRUCell
-from .lstm import LSTM, LSTMCell, PeepholeLSTM, PeepholeLSTMCell
-from .mingru import MinGRU, MinLSTM
-from .notes_lstm import NotesLSTM, NotesStep2Cell, NotesStep3Cell, NotesStep4Cell, NotesStep5Cell
-from .qrnn import QRNN
-from .rnn import RNN, RNNCell
-from .scan import count_ops, linear_recurrence, linear_recurrence_bptt, linear_recurrence_loop, linear_scan
-from .seq2seq import Seq2Seq
-from .sru import SRU
-from .structures import Decoder, Encoder, NToM, NToN, NToOne, OneToN
+from __future__ import annotations
 
-__all__ = [
-    # modules
-    "attention", "bptt", "bptt_symbolic", "data", "diagnostics", "introspect", "plot", "sampling",
-    "seq2seq", "structures", "train",
-    # layers with a PyTorch twin
-    "RNN", "RNNCell", "GRU", "GRUCell", "LSTM", "LSTMCell",
-    # gated variants and the notes' networks
-    "PeepholeLSTM", "PeepholeLSTMCell", "ElmanNetwork", "MLP", "NotesLSTM", "NotesStep2Cell",
-    "NotesStep3Cell", "NotesStep4Cell", "NotesStep5Cell", "NotesFirstVersion", "NotesFirstVersionCell",
-    # structures
-    "NToN", "NToOne", "OneToN", "Encoder", "Decoder", "NToM",
-    # sequence to sequence
-    "LuongAttention", "AttentionDecoder", "Seq2Seq",
-    # other variants and linear recurrences
-    "ClockworkRNN", "SRU", "QRNN", "MinGRU", "MinLSTM", "linear_scan", "linear_recurrence_loop",
-    "linear_recurrence_bptt", "linear_recurrence", "count_ops",
-]
+import importlib
+
 __version__ = "0.1.0"
+
+#: The subpackages, bottom floor first.
+SUBPACKAGES = ("kernels", "layers", "variants", "notes", "seq", "helpers")
+
+# public name -> the module (below rnnbook) that defines it
+_EXPORTS = {
+    # rnnbook.layers.base
+    "RecurrentLayer": "layers.base", "CellBase": "layers.base", "BPTT_MODES": "layers.base",
+    # rnnbook.layers.gru
+    "GRUCell": "layers.gru", "GRU": "layers.gru", "gru_step": "layers.gru",
+    # rnnbook.layers.lstm
+    "LSTMCell": "layers.lstm", "LSTM": "layers.lstm", "PeepholeLSTMCell": "layers.lstm",
+    "PeepholeLSTM": "layers.lstm", "lstm_step": "layers.lstm", "peephole_lstm_step": "layers.lstm",
+    # rnnbook.layers.rnn
+    "RNNCell": "layers.rnn", "RNN": "layers.rnn", "elman_step": "layers.rnn",
+    # rnnbook.variants.clockwork
+    "ClockworkRNN": "variants.clockwork",
+    # rnnbook.variants.mingru
+    "MinGRU": "variants.mingru", "MinLSTM": "variants.mingru",
+    # rnnbook.variants.qrnn
+    "QRNN": "variants.qrnn", "QRNNPoolingBPTT": "variants.qrnn",
+    # rnnbook.variants.scan
+    "linear_scan": "variants.scan", "linear_recurrence_loop": "variants.scan",
+    "linear_recurrence_bptt": "variants.scan", "linear_recurrence": "variants.scan",
+    "reverse_recurrence": "variants.scan", "LinearRecurrenceBPTT": "variants.scan",
+    "LINEAR_BPTT_MODES": "variants.scan", "OpCount": "variants.scan", "count_ops": "variants.scan",
+    # rnnbook.variants.sru
+    "SRU": "variants.sru", "SRULayerBPTT": "variants.sru",
+    # rnnbook.notes.elman
+    "ElmanNetwork": "notes.elman", "MLP": "notes.elman",
+    # rnnbook.notes.first_version
+    "NotesFirstVersionCell": "notes.first_version", "NotesFirstVersion": "notes.first_version",
+    # rnnbook.notes.lstm_steps
+    "NotesStep2Cell": "notes.lstm_steps", "NotesStep3Cell": "notes.lstm_steps",
+    "NotesStep4Cell": "notes.lstm_steps", "NotesStep5Cell": "notes.lstm_steps",
+    "NotesLSTM": "notes.lstm_steps", "notes_cell": "notes.lstm_steps",
+    "step5_from_lstm": "notes.lstm_steps",
+    # rnnbook.seq.attention
+    "SCORES": "seq.attention", "LuongAttention": "seq.attention",
+    "AttentionDecoder": "seq.attention",
+    # rnnbook.seq.decoding
+    "Decoder": "seq.decoding", "OneToN": "seq.decoding", "NToM": "seq.decoding",
+    "STRUCTURES": "seq.decoding", "make_structure": "seq.decoding",
+    # rnnbook.seq.embedding
+    "embed_by_one_hot": "seq.embedding", "InputCost": "seq.embedding",
+    "input_costs": "seq.embedding", "pca_2d": "seq.embedding",
+    "nearest_neighbour_agreement": "seq.embedding", "within_between": "seq.embedding",
+    "unigram_perplexity": "seq.embedding", "perplexity": "seq.embedding",
+    # rnnbook.seq.losses
+    "masked_cross_entropy": "seq.losses", "sequence_loss": "seq.losses",
+    # rnnbook.seq.padding
+    "IGNORE_INDEX": "seq.padding", "State": "seq.padding", "one_hot": "seq.padding",
+    "pad_sequences": "seq.padding", "check_lengths": "seq.padding", "length_mask": "seq.padding",
+    "check_tokens": "seq.padding", "map_state": "seq.padding", "select_state": "seq.padding",
+    "run_layer": "seq.padding", "shift_right": "seq.padding",
+    # rnnbook.seq.sampling
+    "SCHEDULES": "seq.sampling", "linear_schedule": "seq.sampling",
+    "exponential_schedule": "seq.sampling", "inverse_sigmoid_schedule": "seq.sampling",
+    "make_schedule": "seq.sampling", "scheduled_sampling_loss": "seq.sampling",
+    # rnnbook.seq.seq2seq
+    "Seq2Seq": "seq.seq2seq", "build_seq2seq": "seq.seq2seq", "exact_match": "seq.seq2seq",
+    "sequence_log_prob": "seq.seq2seq", "decode": "seq.seq2seq",
+    # rnnbook.seq.structures
+    "available_layers": "seq.structures", "ENCODINGS": "seq.structures",
+    "make_layer": "seq.structures", "TokenInput": "seq.structures", "NToN": "seq.structures",
+    "NToOne": "seq.structures", "Encoder": "seq.structures", "EncoderOutput": "seq.structures",
+    # rnnbook.helpers.data
+    "echo_task": "helpers.data", "sum_of_sines": "helpers.data", "zen_of_python": "helpers.data",
+    "CharVocab": "helpers.data", "TOY_CATEGORIES": "helpers.data", "toy_grammar": "helpers.data",
+    "max_task": "helpers.data", "count_up_task": "helpers.data", "collapse_task": "helpers.data",
+    "DATE_FORMATS": "helpers.data", "DATE_SOURCE_CHARS": "helpers.data",
+    "DATE_TARGET_CHARS": "helpers.data", "PAD": "helpers.data", "START": "helpers.data",
+    "END": "helpers.data", "DatePairs": "helpers.data", "date_pairs": "helpers.data",
+    "encode_chars": "helpers.data", "decode_chars": "helpers.data",
+    "adding_problem": "helpers.data", "future_task": "helpers.data",
+    # rnnbook.helpers.diagnostics
+    "state_jacobians": "helpers.diagnostics", "jacobian_norms": "helpers.diagnostics",
+    # rnnbook.helpers.introspect
+    "source_lines": "helpers.introspect", "show_source": "helpers.introspect",
+    "count_torch_calls": "helpers.introspect",
+    # rnnbook.helpers.train
+    "seed_everything": "helpers.train", "scores_of": "helpers.train", "accuracy": "helpers.train",
+    "fit": "helpers.train", "show_progress": "helpers.train", "last_step_mse": "helpers.train",
+    "AddingRun": "helpers.train", "fit_adding_task": "helpers.train",
+    "fit_seq2seq": "helpers.train",
+
+}
+
+__all__ = list(SUBPACKAGES) + list(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f"rnnbook.{_EXPORTS[name]}"), name)
+    elif name in SUBPACKAGES:
+        value = importlib.import_module(f"rnnbook.{name}")
+    else:
+        raise AttributeError(f"module 'rnnbook' has no attribute {name!r}")
+    globals()[name] = value  # cache: the next lookup is a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,6 +1,6 @@
 """Input and state checks shared by the variant layers (Clockwork RNN, SRU, QRNN, minGRU, ...).
 
-They follow the convention of :mod:`rnnbook._recurrent`: input ``(L, N, H_in)``,
+They follow the convention of :mod:`rnnbook.layers.base`: input ``(L, N, H_in)``,
 ``(N, L, H_in)`` with ``batch_first=True``, or unbatched ``(L, H_in)``; a state
 ``(rows, N, size)`` (``(rows, size)`` unbatched).
 """
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-from ._validate import check_shape, check_tensor
+from rnnbook._validate import check_shape, check_tensor
 
 __all__ = ["sequence_input", "initial_state", "restore_layout", "check_positive_ints"]
 

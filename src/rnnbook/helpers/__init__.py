@@ -1,0 +1,15 @@
+"""The book's helpers: data sets and tasks, the training loop, plots and diagnostics. SymPy and
+Matplotlib are imported only by the modules that need them.
+
+Modules: :mod:`rnnbook.helpers.data`, :mod:`rnnbook.helpers.diagnostics`, :mod:`rnnbook.helpers.introspect`, :mod:`rnnbook.helpers.plot`, :mod:`rnnbook.helpers.train`.
+"""
+
+import importlib
+
+__all__ = ['data', 'diagnostics', 'introspect', 'plot', 'train']
+
+
+def __getattr__(name: str):
+    if name in __all__:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

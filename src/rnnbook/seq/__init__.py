@@ -1,0 +1,15 @@
+"""Sequence machinery: the four structures of the notes around any recurrent layer, padding and
+masks, losses, sequence to sequence with attention, scheduled sampling and embeddings.
+
+Modules: :mod:`rnnbook.seq.attention`, :mod:`rnnbook.seq.decoding`, :mod:`rnnbook.seq.embedding`, :mod:`rnnbook.seq.losses`, :mod:`rnnbook.seq.padding`, :mod:`rnnbook.seq.sampling`, :mod:`rnnbook.seq.seq2seq`, :mod:`rnnbook.seq.structures`.
+"""
+
+import importlib
+
+__all__ = ['attention', 'decoding', 'embedding', 'losses', 'padding', 'sampling', 'seq2seq', 'structures']
+
+
+def __getattr__(name: str):
+    if name in __all__:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

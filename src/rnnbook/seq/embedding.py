@@ -1,0 +1,164 @@
+r"""One-hot encoding versus embedding, their costs, language-model metrics and a 2-D view.
+
+A token id ``w`` in a vocabulary of ``V`` symbols enters a network as a vector. One-hot
+encoding gives :math:`e_w \in \{0, 1\}^V`; an embedding gives row ``w`` of a learned
+table :math:`E \in \mathbb{R}^{V \times d}`. The two are one operation:
+
+.. math:: E[w] = e_w^\top E,
+
+so an embedding layer is a linear layer on one-hot inputs that skips the multiplications
+by zero (:func:`embed_by_one_hot`). What differs is the cost (:func:`input_costs`) and
+the geometry: all one-hot vectors are :math:`\sqrt 2` apart, learned rows are not
+(:func:`pca_2d`, :func:`nearest_neighbour_agreement`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from rnnbook._validate import check_int, check_tensor
+from rnnbook.seq.padding import check_tokens, one_hot
+
+__all__ = [
+    "embed_by_one_hot",
+    "InputCost",
+    "input_costs",
+    "pca_2d",
+    "nearest_neighbour_agreement",
+    "within_between",
+    "unigram_perplexity",
+    "perplexity",
+]
+
+
+def embed_by_one_hot(tokens: Tensor, weight: Tensor) -> Tensor:
+    """``one_hot(tokens) @ weight``: (..., ) ids and a (V, d) table to (..., d) vectors.
+
+    .. math:: x = e_w^\\top E
+    """
+    check_tensor("weight", weight, ndims=(2,))
+    check_tokens("tokens", tokens, weight.shape[0])
+    # x = e_w^T E
+    return one_hot(tokens, weight.shape[0], dtype=weight.dtype) @ weight
+
+
+@dataclass(frozen=True)
+class InputCost:
+    """What the input stage of a recurrent layer costs, for one encoding.
+
+    ``parameters``: trainable numbers between the token and the first hidden
+    pre-activation (the embedding table plus ``W_xh``); ``input_floats``: numbers in one
+    batch of input vectors, (steps * batch * size); ``bytes``: the memory of both at
+    ``bytes_per_number`` bytes each; ``multiply_adds``: multiply-adds to get
+    ``W_xh x_t`` for the batch, if done as a dense product.
+    """
+
+    encoding: str
+    vocab_size: int
+    size: int
+    parameters: int
+    input_floats: int
+    bytes: int
+    multiply_adds: int
+
+
+def input_costs(vocab_size: int, embedding_dim: int, hidden_size: int, steps: int, batch: int,
+                bytes_per_number: int = 4) -> dict[str, InputCost]:
+    """The cost of feeding tokens to a recurrent layer of ``hidden_size`` one-hot versus embedded.
+
+    One-hot: x_t has V entries, ``W_xh`` is (H, V): ``H V`` parameters, ``T N V`` input
+    numbers, ``T N V H`` multiply-adds as a dense product. Embedding: a table of ``V d``
+    plus ``W_xh`` (H, d): ``V d + H d`` parameters, ``T N d`` input numbers (the lookup
+    copies rows, no multiplications), ``T N d H`` multiply-adds.
+    """
+    for name, value in (("vocab_size", vocab_size), ("embedding_dim", embedding_dim),
+                        ("hidden_size", hidden_size), ("steps", steps), ("batch", batch),
+                        ("bytes_per_number", bytes_per_number)):
+        check_int(name, value, minimum=1)
+    V, d, H, T, N = vocab_size, embedding_dim, hidden_size, steps, batch
+    one_hot_params, emb_params = H * V, V * d + H * d
+    return {
+        "one_hot": InputCost("one_hot", V, V, one_hot_params, T * N * V,
+                             bytes_per_number * (one_hot_params + T * N * V), T * N * V * H),
+        "embedding": InputCost("embedding", V, d, emb_params, T * N * d,
+                               bytes_per_number * (emb_params + T * N * d), T * N * d * H),
+    }
+
+
+def pca_2d(weight: Tensor) -> tuple[Tensor, Tensor]:
+    """Project the rows of ``weight`` (V, d) on their first two principal components.
+
+    Returns the (V, 2) coordinates and the fraction of the variance each component keeps.
+    Computed from the SVD of the centred rows, :math:`X - \\bar x = U S V^\\top`; the
+    coordinates are :math:`U_{:, :2} S_{:2}`.
+    """
+    w = check_tensor("weight", weight, ndims=(2,)).detach()
+    if w.shape[0] < 2 or w.shape[1] < 2:
+        raise ValueError(f"weight must have at least 2 rows and 2 columns, got shape {tuple(w.shape)}")
+    centred = w - w.mean(dim=0)
+    u, s, _ = torch.linalg.svd(centred, full_matrices=False)
+    # coordinates = U[:, :2] S[:2]
+    coords = u[:, :2] * s[:2]
+    # a sign convention, so the picture does not flip between platforms:
+    # each axis points towards its largest |coordinate|
+    signs = torch.sign(coords.gather(0, coords.abs().argmax(0, keepdim=True)))[0]
+    return coords * signs, (s[:2] ** 2) / (s ** 2).sum()
+
+
+def nearest_neighbour_agreement(vectors: Tensor, groups: Sequence[object]) -> float:
+    """The fraction of rows whose nearest other row (cosine similarity) is in the same group."""
+    v = check_tensor("vectors", vectors, ndims=(2,)).detach()
+    if len(groups) != v.shape[0]:
+        raise ValueError(f"groups must have one entry per row ({v.shape[0]}), got {len(groups)}")
+    unit = v / v.norm(dim=1, keepdim=True)
+    sim = unit @ unit.T
+    sim.fill_diagonal_(-math.inf)
+    nearest = sim.argmax(dim=1).tolist()
+    return sum(groups[i] == groups[j] for i, j in enumerate(nearest)) / len(groups)
+
+
+def within_between(vectors: Tensor, groups: Sequence[object]) -> float:
+    r"""Mean Euclidean distance between rows of the same group over that between groups.
+
+    .. math:: r = \frac{\operatorname{mean}_{i \ne j,\, g_i = g_j} \lVert v_i - v_j \rVert}
+                       {\operatorname{mean}_{g_i \ne g_j} \lVert v_i - v_j \rVert}
+
+    Below 1 when rows of a group sit closer together than rows of different groups.
+    """
+    v = check_tensor("vectors", vectors, ndims=(2,)).detach()
+    if len(groups) != v.shape[0]:
+        raise ValueError(f"groups must have one entry per row ({v.shape[0]}), got {len(groups)}")
+    same = torch.tensor([[a == b for b in groups] for a in groups], dtype=torch.bool)
+    off = ~torch.eye(len(groups), dtype=torch.bool)
+    if not (same & off).any() or same.all():
+        raise ValueError("groups must contain a group of at least 2 rows and at least 2 groups")
+    dist = torch.cdist(v, v)
+    # r = mean within-group distance / mean between-group distance
+    return (dist[same & off].mean() / dist[~same].mean()).item()
+
+
+def unigram_perplexity(train: Sequence[int], test: Sequence[int], vocab_size: int) -> float:
+    """Perplexity on ``test`` of the unigram model fitted on ``train`` (add-one smoothed):
+
+    .. math:: P(w) = \\frac{c(w) + 1}{n + V}, \\qquad
+              \\mathrm{PPL} = \\exp\\Big(-\\frac1{|test|} \\sum_{w \\in test} \\ln P(w)\\Big)
+    """
+    check_int("vocab_size", vocab_size, minimum=1)
+    if len(test) == 0:
+        raise ValueError("test must hold at least one token, got none")
+    counts = Counter(train)
+    n = len(train)
+    # P(w) = (c(w) + 1) / (n + V)
+    nll = -sum(math.log((counts[w] + 1) / (n + vocab_size)) for w in test) / len(test)
+    return math.exp(nll)
+
+
+def perplexity(mean_cross_entropy: float) -> float:
+    """:math:`\\mathrm{PPL} = e^{\\mathcal{L}}` for a mean cross entropy in nats per token."""
+    return math.exp(mean_cross_entropy)

@@ -1,0 +1,186 @@
+r"""Sequence to sequence: the N-to-M model of :mod:`rnnbook.seq.structures`, with beam search,
+attention weights for plotting, and exact-match evaluation.
+
+The model is :class:`rnnbook.seq.decoding.NToM` (an :class:`rnnbook.seq.structures.Encoder`
+reads the source; its final state, the single *context* of the notes' "举例：Seq2Seq
+模型", starts a :class:`rnnbook.seq.decoding.Decoder`). :class:`Seq2Seq` adds:
+
+* **beam search** (:meth:`Seq2Seq.beam_search`): keep the ``k`` best partial outputs by
+  total log-probability :math:`\sum_t \log p(y_t \mid y_{<t}, x)` at every step; an output
+  that has emitted the end token is finished and keeps its score. ``k = 1`` is greedy
+  decoding (:meth:`rnnbook.seq.decoding.NToM.greedy`).
+* the attention weights of an :class:`rnnbook.seq.attention.AttentionDecoder` for given decoder
+  inputs (:meth:`Seq2Seq.attention_weights`), to plot what each output token attends to.
+
+:func:`build_seq2seq` makes one from sizes; :func:`exact_match` scores decoded outputs.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from rnnbook._validate import check_choice, check_int
+from rnnbook.seq.attention import SCORES, AttentionDecoder
+from rnnbook.seq.decoding import Decoder, NToM
+from rnnbook.seq.padding import length_mask, map_state, run_layer, shift_right
+from rnnbook.seq.structures import Encoder, make_layer
+
+__all__ = ["Seq2Seq", "build_seq2seq", "exact_match", "sequence_log_prob", "decode"]
+
+
+def _expand(x: Tensor, k: int, dim: int) -> Tensor:
+    """Repeat every sequence k times along the batch dimension ``dim`` (n -> n*k + j)."""
+    return x.repeat_interleave(k, dim=dim)
+
+
+class Seq2Seq(NToM):
+    """:class:`rnnbook.seq.decoding.NToM` with beam search and attention weights.
+
+    Arguments as :class:`rnnbook.seq.decoding.NToM`. Shapes: ``src`` (L, N) token ids,
+    ``src_lengths`` (N,); decoded tokens (T, N) with ``pad_token`` after each end token,
+    lengths (N,) counting the end token.
+    """
+
+    @torch.no_grad()
+    def beam_search(self, src: Tensor, src_lengths: object = None, beam_width: int = 3,
+                    max_steps: int = 50, pad_token: int = 0) -> tuple[Tensor, Tensor, Tensor]:
+        r"""Beam search of width ``beam_width``: at each step every kept output is extended by
+        every token and the ``beam_width`` best by total log-probability
+
+        .. math:: \log p(y_{1..t} \mid x) = \sum_{u \le t} \log \mathrm{softmax}(o_u)[y_u]
+
+        are kept; an output that has emitted ``end_token`` is finished (it keeps its score
+        and is extended only by padding). Stops when the best kept output of every sequence
+        is finished (log-probabilities only fall as an output grows, so no other can
+        overtake it), or after ``max_steps``. Returns the best output's tokens (T, N),
+        lengths (N,) (end token included) and log-probabilities (N,). No length
+        normalisation: the sum of log-probabilities is compared as is.
+        """
+        k = check_int("beam_width", beam_width, minimum=1)
+        check_int("max_steps", max_steps, minimum=1)
+        enc = self.encode(src, src_lengths)
+        batch = enc.outputs.shape[1]
+        device = enc.outputs.device
+        state = map_state(lambda s: _expand(s, k, 1), self.bridge(enc.state))
+        memory, mask = _expand(enc.outputs, k, 1), _expand(enc.mask, k, 1)
+        V = self.decoder.vocab_size
+        # only the first copy of each sequence is live at the start (the others would duplicate it)
+        score = torch.full((batch, k), float("-inf"), dtype=enc.outputs.dtype, device=device)
+        score[:, 0] = 0.0
+        finished = torch.zeros(batch, k, dtype=torch.bool, device=device)
+        lengths = torch.zeros(batch, k, dtype=torch.long, device=device)
+        history = torch.zeros(0, batch, k, dtype=torch.long, device=device)
+        tokens = torch.full((batch * k,), self.start_token, dtype=torch.long, device=device)
+        rows = torch.arange(batch, device=device).unsqueeze(1)
+        for t in range(max_steps):
+            scores, state = self.decoder.step(tokens, state, memory, mask)
+            logp = torch.log_softmax(scores, dim=-1).view(batch, k, V)
+            # a finished output continues with padding at no cost
+            done_row = torch.full((V,), float("-inf"), dtype=logp.dtype, device=device)
+            done_row[pad_token] = 0.0
+            logp = torch.where(finished.unsqueeze(-1), done_row, logp)
+            total = (score.unsqueeze(-1) + logp).view(batch, k * V)
+            score, flat = total.topk(k, dim=-1)                      # sorted, best first
+            beam, token = flat // V, flat % V
+            history = torch.cat([history[:, rows, beam], token.unsqueeze(0)])
+            was_done = finished[rows, beam]
+            lengths = torch.where(was_done, lengths[rows, beam], lengths[rows, beam] + 1)
+            finished = was_done | (token == self.end_token)
+            index = (rows * k + beam).view(-1)
+            state = map_state(lambda s: s[:, index], state)
+            tokens = token.view(-1)
+            # the best output is finished: every other scores lower and can only lose more
+            if bool(finished[:, 0].all()):
+                break
+        best = history[:, :, 0]
+        return best, lengths[:, 0].cpu(), score[:, 0]
+
+    @torch.no_grad()
+    def attention_weights(self, src: Tensor, tgt_in: Tensor, src_lengths: object = None) -> Tensor:
+        """The attention weights (T, N, L) of an :class:`rnnbook.seq.attention.AttentionDecoder`
+        reading the decoder inputs ``tgt_in`` (T, N) (e.g. ``shift_right`` of the decoded
+        tokens: the decoder's states, hence its weights, are those of the decoding run)."""
+        if not isinstance(self.decoder, AttentionDecoder):
+            raise TypeError(f"attention_weights needs an AttentionDecoder, this model's decoder is "
+                            f"a {type(self.decoder).__name__}")
+        enc = self.encode(src, src_lengths)
+        x = self.decoder.input(tgt_in)
+        s, _ = run_layer(self.decoder.layer, x, None, self.bridge(enc.state))
+        return self.decoder.attend(s, enc.outputs, enc.mask)[1]
+
+
+def build_seq2seq(src_vocab: int, tgt_vocab: int, *, hidden_size: int, embedding_dim: int,
+                  layer: str = "torch_gru", attention: str | None = None, start_token: int,
+                  end_token: int, dtype: torch.dtype | None = None) -> Seq2Seq:
+    """A :class:`Seq2Seq` over two layers built by :func:`rnnbook.seq.structures.make_layer`
+    (``layer``, e.g. ``'torch_gru'``) with the same ``hidden_size``; the decoder is a plain
+    :class:`rnnbook.seq.decoding.Decoder` (``attention=None``, the single context of shape
+    (num_layers, N, H)) or an :class:`rnnbook.seq.attention.AttentionDecoder` with that score."""
+    if attention is not None:
+        check_choice("attention", attention, SCORES)
+    enc = Encoder(make_layer(layer, embedding_dim, hidden_size, dtype=dtype), vocab_size=src_vocab,
+                  embedding_dim=embedding_dim, dtype=dtype)
+    dec_layer = make_layer(layer, embedding_dim, hidden_size, dtype=dtype)
+    if attention is None:
+        dec: nn.Module = Decoder(dec_layer, tgt_vocab, embedding_dim=embedding_dim, dtype=dtype)
+    else:
+        dec = AttentionDecoder(dec_layer, tgt_vocab, memory_size=hidden_size, score=attention,
+                               embedding_dim=embedding_dim, dtype=dtype)
+    return Seq2Seq(enc, dec, start_token=start_token, end_token=end_token)
+
+
+def _check_decoded(tokens: Tensor, lengths: Tensor, targets: Tensor, tgt_lengths: Tensor) -> None:
+    if tokens.dim() != 2 or targets.dim() != 2 or tokens.shape[1] != targets.shape[1]:
+        raise ValueError(f"tokens (T, N) and targets (M, N) must be 2-D with the same N, got "
+                         f"{tuple(tokens.shape)} and {tuple(targets.shape)}")
+    n = targets.shape[1]
+    if tuple(lengths.shape) != (n,) or tuple(tgt_lengths.shape) != (n,):
+        raise ValueError(f"lengths and tgt_lengths must have shape ({n},), got "
+                         f"{tuple(lengths.shape)} and {tuple(tgt_lengths.shape)}")
+
+
+def exact_match(tokens: Tensor, lengths: Tensor, targets: Tensor, tgt_lengths: Tensor) -> Tensor:
+    """Per sequence, whether the decoded output equals the target exactly, end token included:
+    bool (N,) from decoded ``tokens`` (T, N), ``lengths`` (N,), ``targets`` (M, N),
+    ``tgt_lengths`` (N,)."""
+    _check_decoded(tokens, lengths, targets, tgt_lengths)
+    steps = max(tokens.shape[0], targets.shape[0])
+    pad = lambda x: torch.cat([x, x.new_zeros(steps - x.shape[0], x.shape[1])])  # noqa: E731
+    a = pad(tokens).masked_fill(~length_mask(lengths.cpu(), steps, tokens.device), 0)
+    b = pad(targets).masked_fill(~length_mask(tgt_lengths.cpu(), steps, targets.device), 0)
+    return (lengths.cpu() == tgt_lengths.cpu()) & (a == b).all(0).cpu()
+
+
+@torch.no_grad()
+def sequence_log_prob(model: NToM, src: Tensor, tokens: Tensor, lengths: Tensor,
+                      src_lengths: object = None) -> Tensor:
+    r""":math:`\log p(y \mid x) = \sum_t \log \mathrm{softmax}(o_t)[y_t]` (N,) of the outputs
+    ``tokens`` (T, N) with ``lengths`` (N,) under ``model`` (teacher-forced scoring)."""
+    scores = model(src, shift_right(tokens, model.start_token), src_lengths, lengths)
+    logp = torch.log_softmax(scores, -1).gather(-1, tokens.unsqueeze(-1))[..., 0]
+    mask = length_mask(lengths.cpu(), tokens.shape[0], tokens.device)
+    return (logp * mask).sum(0)
+
+
+@torch.no_grad()
+def decode(model: Seq2Seq, pairs: object, *, beam_width: int = 1, max_steps: int | None = None,
+           batch_size: int = 512) -> tuple[Tensor, Tensor, Tensor]:
+    """Decode every source of ``pairs`` greedily (``beam_width=1``) or by beam search, in
+    batches; returns tokens (T, N), lengths (N,) and exact-match (N,) bool against
+    ``pairs.tgt``. ``max_steps`` defaults to the targets' length + 5."""
+    check_int("beam_width", beam_width, minimum=1)
+    model.eval()
+    n = len(pairs.src_lengths)
+    steps = pairs.tgt.shape[0] + 5 if max_steps is None else max_steps
+    out = torch.zeros(steps, n, dtype=torch.long)
+    lengths = torch.zeros(n, dtype=torch.long)
+    for a in range(0, n, batch_size):
+        b = pairs.subset(torch.arange(a, min(a + batch_size, n)))
+        if beam_width == 1:
+            tok, lens = model.greedy(b.src, b.src_lengths, max_steps=steps)
+        else:
+            tok, lens, _ = model.beam_search(b.src, b.src_lengths, beam_width, max_steps=steps)
+        out[: tok.shape[0], a: a + tok.shape[1]] = tok
+        lengths[a: a + tok.shape[1]] = lens
+    return out, lengths, exact_match(out, lengths, pairs.tgt, pairs.tgt_lengths)
