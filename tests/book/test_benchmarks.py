@@ -29,6 +29,7 @@ def test_quick_benchmark_writes_its_table(tmp_path, capsys):
     assert {"rnnbook.SRU (hand)", "rnnbook.SRU (autograd)", "rnnbook.QRNN (hand)", "rnnbook.QRNN (scan)"} <= impls
     for r in data["rows"]:
         assert r["ms"] > 0 and r["saved_mb"] > 0 and r["time_ratio"] > 0
+        assert r["load"] >= 0  # the load average when the row was timed, printed beside its ratio
     peaks = [r["peak_mb"] for r in data["rows"] if r["layer"] == "LSTM" and r["group"] == "gated"]
     if pathlib.Path("/proc/self/clear_refs").exists():   # Linux: measured in a fresh process per row
         assert len(peaks) == 3 and all(p is not None and p >= 0 for p in peaks)   # tiny: may be < 1 page
