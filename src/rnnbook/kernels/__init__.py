@@ -42,16 +42,24 @@ by autograd, keeps every round's intermediates); ``SRULayerBPTT`` ``U``, ``x``, 
 recurrence beats the doubling scan except for very narrow states (chapter 7 of the book,
 "Linear recurrences in parallel", measures both).
 
+Speed: the loops over time of :class:`~rnnbook.kernels.elman_bptt.ElmanBPTT`,
+:class:`~rnnbook.kernels.gru_bptt.GRUBPTT` and :class:`~rnnbook.kernels.lstm_bptt.LSTMBPTT`
+(forward and backward) run in C where a C compiler is at hand (:mod:`~rnnbook.kernels.native`,
+built on first use), since at the book's own sizes a Python loop spends more time calling
+operations than computing; elsewhere, and with the private paths switched off, they run
+the Python loops in these modules, which compute the same numbers.
+
 Modules: :mod:`~rnnbook.kernels.private` (every private torch call, each behind a capability
-check), :mod:`~rnnbook.kernels.autograd` (first-order-only guard, shared backward pieces),
-:mod:`~rnnbook.kernels.ops`, :mod:`~rnnbook.kernels.projection`,
+check, and the switch that turns them all off), :mod:`~rnnbook.kernels.autograd`
+(first-order-only guard, shared backward pieces), :mod:`~rnnbook.kernels.ops`,
+:mod:`~rnnbook.kernels.projection`, :mod:`~rnnbook.kernels.native` (the compiled loops),
 :mod:`~rnnbook.kernels.elman_bptt`, :mod:`~rnnbook.kernels.gru_bptt`,
 :mod:`~rnnbook.kernels.lstm_bptt`.
 """
 
 import importlib
 
-__all__ = ['autograd', 'elman_bptt', 'gru_bptt', 'lstm_bptt', 'ops', 'private', 'projection']
+__all__ = ['autograd', 'elman_bptt', 'gru_bptt', 'lstm_bptt', 'native', 'ops', 'private', 'projection']
 
 
 def __getattr__(name: str):
