@@ -5,8 +5,8 @@ forecasters, fitted on the same training data.
 non-zero probability and are scored in bits per symbol,
 :math:`-\frac{1}{n}\sum_t \log_2 p(w_t \mid w_{<t})`.
 
-* :func:`unigram_bits`: add-:math:`\alpha` smoothed symbol frequencies, no context.
-* :class:`KneserNeyLM`: interpolated Kneser-Ney smoothing (Chen and Goodman 1999) of order
+* :func:`rnnbook.helpers.baselines.unigram_bits`: add-:math:`\alpha` smoothed symbol frequencies, no context.
+* :class:`rnnbook.helpers.baselines.KneserNeyLM`: interpolated Kneser-Ney smoothing (Chen and Goodman 1999) of order
   ``n`` (the last ``n - 1`` symbols as context), with one absolute discount per order,
   :math:`D_k = n_1 / (n_1 + 2 n_2)` from the counts of counts (Ney's estimate; nothing is
   tuned on held-out text). For a context :math:`h` of length :math:`k - 1`,
@@ -24,8 +24,8 @@ non-zero probability and are scored in bits per symbol,
 
 **Forecasters** for a series :math:`y_1, \dots, y_T` and a horizon ``M``:
 
-* :func:`seasonal_naive`: :math:`\hat y_{t+m} = y_{t+m-P}` (the value one season ago).
-* :func:`fit_autoregression` / :func:`autoregression_forecast`: a linear autoregression
+* :func:`rnnbook.helpers.baselines.seasonal_naive`: :math:`\hat y_{t+m} = y_{t+m-P}` (the value one season ago).
+* :func:`rnnbook.helpers.baselines.fit_autoregression` / :func:`rnnbook.helpers.baselines.autoregression_forecast`: a linear autoregression
   of order ``p`` fitted by least squares on windows, one output per horizon step
   (the direct multi-step form, as a recurrent N-to-M model is trained).
 """
@@ -105,7 +105,7 @@ class KneserNeyLM:
     \\text{ symbols of context})`; ``bits(seq)`` the mean of :math:`-\\log_2 p` over
     ``seq[1:]``, each symbol predicted from the symbols of ``seq`` before it (the first
     symbol is the context of the second; contexts shorter than ``n - 1`` at the start use
-    what there is). Symbols: ``str`` characters or integer ids, as :func:`unigram_bits`.
+    what there is). Symbols: ``str`` characters or integer ids, as :func:`rnnbook.helpers.baselines.unigram_bits`.
 
     >>> from rnnbook.helpers.baselines import KneserNeyLM
     >>> lm = KneserNeyLM(order=2, vocab_size=3).fit("abababab")
@@ -235,7 +235,7 @@ def forecast_windows(series: Tensor, inputs: int, horizon: int,
 
 def seasonal_naive(x: Tensor, horizon: int, period: int) -> Tensor:
     r"""The seasonal-naive forecast from windows ``x`` (inputs, W, 1) (as
-    :func:`forecast_windows` gives): :math:`\hat y_{m} = y_{m - P}` for ``m = 1..horizon``,
+    :func:`rnnbook.helpers.baselines.forecast_windows` gives): :math:`\hat y_{m} = y_{m - P}` for ``m = 1..horizon``,
     the value one ``period`` before each forecast step. Returns (W, horizon).
 
     >>> import torch
@@ -288,7 +288,7 @@ def fit_autoregression(x: Tensor, y: Tensor, ridge: float = 0.0) -> Tensor:
 
 def autoregression_forecast(A: Tensor, x: Tensor) -> Tensor:
     """The autoregression's forecast ``[x^T, 1] A``: ``A`` (p + 1, M) from
-    :func:`fit_autoregression`, ``x`` (p, W, 1); returns (W, M) in ``x``'s dtype."""
+    :func:`rnnbook.helpers.baselines.fit_autoregression`, ``x`` (p, W, 1); returns (W, M) in ``x``'s dtype."""
     if not isinstance(A, Tensor) or A.dim() != 2:
         raise ValueError("A must be a 2-D tensor (p + 1, M) from fit_autoregression")
     if not isinstance(x, Tensor) or x.dim() != 3 or x.shape[0] + 1 != A.shape[0]:

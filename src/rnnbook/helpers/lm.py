@@ -10,15 +10,15 @@ recurrent layer, and scores the next character,
     p(w_{t+1} \mid w_{\le t}) = \mathrm{softmax}(W_{ho} h_t + b_o)_{w_{t+1}},
     \qquad \text{bits per character} = -\frac{1}{n} \sum_t \log_2 p(w_{t+1} \mid w_{\le t}).
 
-Training (:func:`fit_lm`) walks the windows of a :class:`rnnbook.helpers.text.TBPTTBatches`
+Training (:func:`rnnbook.helpers.lm.fit_lm`) walks the windows of a :class:`rnnbook.helpers.text.TBPTTBatches`
 in order and carries each column's state from one window into the next, detached from
 the graph (truncated BPTT): the model reads the text as one long stream, and gradients
-flow back at most one window. Evaluation (:func:`evaluate_bits`) reads a split the same
+flow back at most one window. Evaluation (:func:`rnnbook.helpers.lm.evaluate_bits`) reads a split the same
 way, without gradients.
 
-:data:`LM_LAYERS` names every recurrent layer of the package that fits the N-to-N
+:data:`rnnbook.helpers.lm.LM_LAYERS` names every recurrent layer of the package that fits the N-to-N
 structure, so one experiment can compare them all at one parameter count
-(:func:`hidden_size_for`).
+(:func:`rnnbook.helpers.lm.hidden_size_for`).
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ from rnnbook.variants.sru import SRU
 __all__ = ["LM_LAYERS", "make_lm_layer", "char_lm", "count_parameters", "hidden_size_for",
            "LMRun", "fit_lm", "evaluate_bits", "sample_text"]
 
-#: Layer names :func:`make_lm_layer` builds, with the package's class behind each.
+#: Layer names :func:`rnnbook.helpers.lm.make_lm_layer` builds, with the package's class behind each.
 LM_LAYERS = {
     "rnn": "rnnbook.layers.rnn.RNN (tanh)",
     "gru": "rnnbook.layers.gru.GRU",
@@ -62,7 +62,7 @@ LM_LAYERS = {
 
 
 def make_lm_layer(name: str, input_size: int, hidden_size: int) -> nn.Module:
-    """The recurrent layer ``name`` (a key of :data:`LM_LAYERS`), one layer, float32.
+    """The recurrent layer ``name`` (a key of :data:`rnnbook.helpers.lm.LM_LAYERS`), one layer, float32.
 
     >>> from rnnbook.helpers.lm import make_lm_layer
     >>> make_lm_layer("qrnn", 8, 16)
@@ -110,7 +110,7 @@ def count_parameters(model: nn.Module) -> int:
 
 
 def hidden_size_for(name: str, parameters: int, vocab_size: int, embedding_dim: int = 32) -> int:
-    """The hidden size that brings :func:`char_lm` ``(name, vocab_size, H, embedding_dim)``
+    """The hidden size that brings :func:`rnnbook.helpers.lm.char_lm` ``(name, vocab_size, H, embedding_dim)``
     closest to ``parameters`` trainable parameters (multiples of 4 for ``'clockwork'``).
 
     >>> from rnnbook.helpers.lm import hidden_size_for
@@ -136,7 +136,7 @@ def _detach(state: State | None) -> State | None:
 
 @torch.no_grad()
 def evaluate_bits(model: NToN, ids: Tensor, batch_size: int = 16, steps: int = 256) -> float:
-    """Bits per character of ``model`` on ``ids`` (1-D), read as :class:`TBPTTBatches`
+    """Bits per character of ``model`` on ``ids`` (1-D), read as :class:`rnnbook.helpers.text.TBPTTBatches`
     ``(ids, batch_size, steps)`` with the state carried from window to window: the mean
     of :math:`-\\log_2 p` over the ``(T - 1) N`` characters it predicts (each column's
     first character is only read).
@@ -165,7 +165,7 @@ def evaluate_bits(model: NToN, ids: Tensor, batch_size: int = 16, steps: int = 2
 
 @dataclass
 class LMRun:
-    """What :func:`fit_lm` returns: ``train_bits``, the training loss of every step in bits
+    """What :func:`rnnbook.helpers.lm.fit_lm` returns: ``train_bits``, the training loss of every step in bits
     per character; ``valid``, ``(step, bits per character)`` after each evaluation;
     ``seconds``, the process (CPU) time spent in training steps, evaluations excluded;
     ``epochs``, the passes over the training windows."""
@@ -184,7 +184,7 @@ def fit_lm(model: NToN, batches: TBPTTBatches, steps: int, *, lr: float = 3e-3,
     Windows are taken in order, ``i mod len(batches)``; the state is carried from window
     to window (detached) and reset to zeros at the start of every pass. Adam at ``lr``,
     gradient norm clipped to ``clip``, by :func:`rnnbook.helpers.train.fit`. With
-    ``valid`` (1-D ids) and ``every``, the model is scored by :func:`evaluate_bits` on
+    ``valid`` (1-D ids) and ``every``, the model is scored by :func:`rnnbook.helpers.lm.evaluate_bits` on
     ``valid`` after every ``every`` steps and after the last.
     """
     if not isinstance(batches, TBPTTBatches):

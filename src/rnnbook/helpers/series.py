@@ -7,7 +7,7 @@ domain."; the measurements are C. D. Keeling and T. P. Whorf's, Scripps Institut
 Oceanography, distributed by CDIAC; provenance and checksums in that folder's
 ``README.md``). 59 of its 2,284 weeks have no value.
 
-:func:`mauna_loa_co2` turns it into a monthly series: the mean of the weeks of each month
+:func:`rnnbook.helpers.series.mauna_loa_co2` turns it into a monthly series: the mean of the weeks of each month
 that have a value. Five months have none (June and October 1958, February to April 1964),
 so the series starts in May 1964, the first month after the last gap, and runs without a
 gap to December 2001: 452 months. Nothing is interpolated.
@@ -36,7 +36,7 @@ __all__ = ["CO2_FILE", "CO2_SHA256", "MonthlySeries", "mauna_loa_co2"]
 
 #: The frozen weekly record, a file of package data in ``rnnbook/helpers/datasets/``.
 CO2_FILE = "mauna_loa_co2_weekly.csv"
-#: SHA-256 of that file; :func:`mauna_loa_co2` checks it.
+#: SHA-256 of that file; :func:`rnnbook.helpers.series.mauna_loa_co2` checks it.
 CO2_SHA256 = "16695fa2786e53414e5a6b54767a3fdf5de99cfbc68617f69d1362d92776a92f"
 
 
@@ -67,7 +67,7 @@ class MonthlySeries:
 def mauna_loa_co2() -> MonthlySeries:
     """Monthly mean CO₂ at Mauna Loa in ppmv, May 1964 to December 2001 (452 months).
 
-    The weekly file is checked against :data:`CO2_SHA256` (``RuntimeError`` if changed).
+    The weekly file is checked against :data:`rnnbook.helpers.series.CO2_SHA256` (``RuntimeError`` if changed).
     """
     raw = importlib.resources.files("rnnbook.helpers").joinpath("datasets", CO2_FILE).read_bytes()
     digest = hashlib.sha256(raw).hexdigest()

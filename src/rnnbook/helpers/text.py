@@ -8,13 +8,13 @@ licence and checksums in that folder's ``README.md``; ``tools/freeze_data.py`` m
 so the book reads the same text whatever Python runs it, with no download. Its licence is
 the PSF License Version 2 (``LICENSE-PSF.txt`` beside it).
 
-:func:`load_python_docs` cuts it, in order, into a training, a validation and a test
+:func:`rnnbook.helpers.text.load_python_docs` cuts it, in order, into a training, a validation and a test
 split (90 %, 5 %, 5 % by default): the held-out text is the end of the document, topics
 the model never read. The character vocabulary is that of the whole corpus (a closed set
 known in advance, as a byte vocabulary would be), so no character is ever unknown; the
 baselines in :mod:`rnnbook.helpers.baselines` give every character a non-zero probability.
 
-For truncated backpropagation through time, :class:`TBPTTBatches` lays a split out as
+For truncated backpropagation through time, :class:`rnnbook.helpers.text.TBPTTBatches` lays a split out as
 ``N`` parallel columns, :math:`T = \lfloor \text{len} / N \rfloor` characters each, and
 cuts them into windows of ``steps``: window ``i`` is ``x = data[s:s+k]``, ``y =
 data[s+1:s+k+1]``, time-major ``(k, N)``, and column ``n`` of window ``i + 1`` continues
@@ -52,7 +52,7 @@ __all__ = ["CORPUS_FILE", "CORPUS_SHA256", "python_docs", "TextSplits", "load_py
 
 #: The frozen corpus, a file of package data in ``rnnbook/helpers/datasets/``.
 CORPUS_FILE = "python_docs_3.11.7.txt.gz"
-#: SHA-256 of the corpus's UTF-8 text (after gunzip); :func:`python_docs` checks it.
+#: SHA-256 of the corpus's UTF-8 text (after gunzip); :func:`rnnbook.helpers.text.python_docs` checks it.
 CORPUS_SHA256 = "2a95af4ac93f5b719944030ce3769070ddf827d847cba42192afa8da989e5dc4"
 
 SPLITS = ("train", "valid", "test")
@@ -65,7 +65,7 @@ def _read_data(name: str) -> bytes:
 def python_docs() -> str:
     """The corpus: CPython 3.11.7's ``pydoc_data`` topics, 465,048 characters of English.
 
-    Read from the package data and checked against :data:`CORPUS_SHA256` (a damaged or
+    Read from the package data and checked against :data:`rnnbook.helpers.text.CORPUS_SHA256` (a damaged or
     edited file raises ``RuntimeError`` instead of silently changing the book).
 
     >>> from rnnbook.helpers.text import python_docs
@@ -133,7 +133,7 @@ class TextSplits:
 
 
 def load_python_docs(fractions: tuple[float, float, float] = (0.9, 0.05, 0.05)) -> TextSplits:
-    """The corpus (:func:`python_docs`) cut in order by :func:`split_text`, with its
+    """The corpus (:func:`rnnbook.helpers.text.python_docs`) cut in order by :func:`rnnbook.helpers.text.split_text`, with its
     character vocabulary (103 characters).
 
     >>> from rnnbook.helpers.text import load_python_docs
