@@ -268,5 +268,5 @@ class TBPTTBatches:
 
     @property
     def targets(self) -> int:
-        """How many ids are predicted in one pass over all windows: (T - 1) N."""
+        """The number of ids predicted in one pass over all windows, (T - 1) N."""
         return (self.data.shape[0] - 1) * self.batch_size

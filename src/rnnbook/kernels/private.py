@@ -66,6 +66,7 @@ def onednn_available() -> bool:
         return False
 
 
+#: Whether the oneDNN products are available (probed once, at import).
 ONEDNN = onednn_available()
 # oneDNN's fixed cost per call (~10 µs) and per weight reordering (~0.1 ms) pay off only for
 # products of at least this many multiply-adds; smaller ones use torch's own kernels. Thresholds measured on the machine of the
