@@ -23,6 +23,18 @@ def state_jacobians(layer: nn.Module, x: Tensor, h0: Tensor | None = None) -> Te
     ``layer`` is a one-layer, one-direction layer whose state is one tensor (``RNN``,
     ``GRU``, from rnnbook or torch; ``batch_first`` or not); ``x`` an unbatched sequence
     (L, H_in); ``h0`` (H,) (zeros when omitted). All H tangent directions travel through one batched forward pass.
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> rnn = rnnbook.RNN(2, 3, dtype=torch.float64)
+    >>> x = torch.randn(4, 2, dtype=torch.float64)         # one sequence (L, H_in)
+    >>> J = rnnbook.state_jacobians(rnn, x)                # J[t] = dh_{t+1} / dh_0
+    >>> tuple(J.shape)
+    (4, 3, 3)
+    >>> h1 = lambda h0: rnn(x[:1], h0[None])[0][0]         # h_1 as a function of h_0
+    >>> h0 = torch.zeros(3, dtype=torch.float64)
+    >>> torch.allclose(J[0], torch.autograd.functional.jacobian(h1, h0))
+    True
     """
     x = check_tensor("x", x, ndims=(2,))
     if not isinstance(layer, nn.Module) or not hasattr(layer, "hidden_size"):
@@ -57,6 +69,14 @@ def state_jacobians(layer: nn.Module, x: Tensor, h0: Tensor | None = None) -> Te
 
 
 def jacobian_norms(layer: nn.Module, x: Tensor, h0: Tensor | None = None) -> list[float]:
-    """Spectral norms ``||d h_t / d h_0||_2`` for t = 0 .. L (t = 0: the identity, norm 1)."""
+    """Spectral norms ``||d h_t / d h_0||_2`` for t = 0 .. L (t = 0: the identity, norm 1).
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> gru = rnnbook.GRU(2, 3)
+    >>> norms = rnnbook.jacobian_norms(gru, torch.randn(6, 2))
+    >>> len(norms), norms[0]                               # t = 0 .. L; ||dh_0/dh_0|| = 1
+    (7, 1.0)
+    """
     J = state_jacobians(layer, x, h0)
     return [1.0] + torch.linalg.matrix_norm(J, ord=2).tolist()

@@ -3,6 +3,12 @@ r"""The input projection of a recurrent layer, for all time steps in one matrix 
 ``gi = x W_ih^T + b_ih`` does not depend on the recurrence, so the layers compute it for every
 step at once before the loop over time (:func:`project_inputs`); its backward is again one
 product per gradient.
+
+The QRNN's causal convolution is the same product on a wider input
+(:meth:`rnnbook.variants.qrnn.QRNN.preactivations`): the ``k`` inputs each step sees, laid
+side by side, (L, N, k d). The product keeps its input for the backward pass, so it keeps
+those ``k`` copies of each input (``k d`` numbers per step), where a convolution routine
+would keep one.
 """
 
 from __future__ import annotations

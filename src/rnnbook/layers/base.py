@@ -70,7 +70,15 @@ class CellBase(nn.Module):
     """Parameters and checks shared by single-step cells (``weight_ih``, ``weight_hh``,
     ``bias_ih``, ``bias_hh``), laid out as in ``torch.nn.RNNCellBase``. Shapes: input (N, H_in)
     or unbatched (H_in,); state (N, H) or (H,); ``weight_ih`` (G H, H_in), ``weight_hh`` (G H, H)
-    for G gate blocks."""
+    for G gate blocks.
+
+    >>> import torch
+    >>> cell = rnnbook.GRUCell(3, 5)              # a CellBase with G = 3 gate blocks
+    >>> isinstance(cell, rnnbook.layers.base.CellBase)
+    True
+    >>> tuple(cell.weight_ih.shape), tuple(cell.weight_hh.shape), tuple(cell.bias_ih.shape)
+    ((15, 3), (15, 5), (15,))
+    """
 
     _num_gates = 1
 
@@ -135,6 +143,16 @@ class RecurrentLayer(nn.Module):
     Not used directly: see :class:`rnnbook.layers.rnn.RNN`. Shapes (``D = 2`` if bidirectional
     else 1): input (L, N, H_in), (N, L, H_in) if ``batch_first``, or unbatched (L, H_in); each
     state tensor (D * num_layers, N, H_out); output (L, N, D * H_out).
+
+    >>> import torch
+    >>> lstm = rnnbook.LSTM(3, 5, num_layers=2, bidirectional=True)
+    >>> isinstance(lstm, rnnbook.layers.base.RecurrentLayer)
+    True
+    >>> out, (h_n, c_n) = lstm(torch.zeros(7, 2, 3))     # (L, N, H_in)
+    >>> tuple(out.shape), tuple(h_n.shape)               # (L, N, D * H), (D * num_layers, N, H)
+    ((7, 2, 10), (4, 2, 5))
+    >>> [name for name in lstm.state_dict() if name.endswith("_l1_reverse")]
+    ['weight_ih_l1_reverse', 'weight_hh_l1_reverse', 'bias_ih_l1_reverse', 'bias_hh_l1_reverse']
     """
 
     _num_gates = 1

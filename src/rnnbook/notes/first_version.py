@@ -37,6 +37,15 @@ class NotesFirstVersionCell(nn.Module):
     Shapes: ``x_t`` (N, H_in) or (H_in); each state tensor (N, H) or (H), zeros when the
     state is omitted. Parameters (the notes' names): ``W_h, W_u, W_f, W_o`` (H, H + H_in)
     acting on ``[state, x_t]``, and ``b_h, b_u, b_f, b_o`` (H).
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> cell = rnnbook.NotesFirstVersionCell(3, 4)
+    >>> tuple(cell.W_u.shape)                              # acts on [a_{t-1}, x_t]: (H, H + H_in)
+    (4, 7)
+    >>> h, c, a = cell(torch.randn(2, 3))                  # state (h, c, a), zeros when omitted
+    >>> tuple(h.shape), tuple(c.shape), tuple(a.shape)
+    ((2, 4), (2, 4), (2, 4))
     """
 
     def __init__(self, input_size: int, hidden_size: int, device=None, dtype=None) -> None:
@@ -96,6 +105,15 @@ class NotesFirstVersion(nn.Module):
     Input ``(L, N, H_in)`` (``batch_first``: ``(N, L, H_in)``) or unbatched ``(L, H_in)``;
     ``hx`` a tuple ``(h_0, c_0, a_0)``, each ``(1, N, H)`` (``(1, H)`` unbatched); output the
     ``a_t`` of every step. The parameters are the cell's, under ``cell.``.
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> layer = rnnbook.NotesFirstVersion(3, 4)
+    >>> out, (h_n, c_n, a_n) = layer(torch.randn(5, 2, 3))
+    >>> tuple(out.shape), tuple(a_n.shape)                 # out holds a_t; each final state (1, N, H)
+    ((5, 2, 4), (1, 2, 4))
+    >>> torch.equal(out[-1], a_n[0])
+    True
     """
 
     def __init__(self, input_size: int, hidden_size: int, batch_first: bool = False,

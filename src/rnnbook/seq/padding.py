@@ -22,10 +22,10 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from rnnbook._validate import check_int
 from rnnbook.layers.packing import check_lengths, length_mask, mask_padding
 
-__all__ = ["IGNORE_INDEX", "State", "one_hot", "pad_sequences", "check_tokens",
+__all__ = ["IGNORE_INDEX", "one_hot", "pad_sequences", "check_tokens",
            "map_state", "select_state", "run_layer", "shift_right"]
 
-#: A recurrent layer's state: one tensor, or a tuple of them (LSTM's ``(h, c)``).
+# A recurrent layer's state, one tensor or a tuple of them (LSTM's ``(h, c)``).
 State = Union[Tensor, tuple[Tensor, ...]]
 
 #: The target id that losses skip (torch's ``ignore_index`` default).
@@ -34,7 +34,19 @@ IGNORE_INDEX = -100
 
 # -- checks ----------------------------------------------------------------------------------
 def check_tokens(name: str, tokens: object, vocab_size: int, mask: Tensor | None = None) -> Tensor:
-    """Validate integer token ids in ``[0, vocab_size - 1]`` (only where ``mask`` is True)."""
+    """Validate integer token ids in ``[0, vocab_size - 1]`` (only where ``mask`` is True).
+
+    >>> import torch
+    >>> tokens = torch.tensor([[2, 0], [1, 7]])            # (L, N); the 7 is padding
+    >>> mask = torch.tensor([[True, True], [True, False]])
+    >>> rnnbook.check_tokens("tokens", tokens, vocab_size=3, mask=mask) is tokens
+    True
+    >>> try:
+    ...     rnnbook.check_tokens("tokens", tokens, vocab_size=3)
+    ... except ValueError as err:
+    ...     print(err)
+    tokens must be token ids in [0, 2] (vocab_size=3), got values in [0, 7]
+    """
     if not isinstance(tokens, Tensor):
         raise TypeError(f"{name} must be a torch.Tensor of token ids, got {type(tokens).__name__}")
     if tokens.is_floating_point() or tokens.is_complex() or tokens.dtype == torch.bool:
@@ -66,13 +78,27 @@ def _check_temperature(temperature: object) -> float | None:
 
 # -- running a layer on a padded batch ---------------------------------------------------
 def map_state(fn: Callable[[Tensor], Tensor], state: State) -> State:
-    """Apply ``fn`` to a state: to the tensor, or to each tensor of a tuple (LSTM's (h, c))."""
+    """Apply ``fn`` to a state: to the tensor, or to each tensor of a tuple (LSTM's (h, c)).
+
+    >>> import torch
+    >>> h, c = torch.zeros(1, 2, 4), torch.zeros(1, 2, 4)
+    >>> [tuple(s.shape) for s in rnnbook.map_state(lambda s: s[:, :1], (h, c))]   # LSTM's (h, c)
+    [(1, 1, 4), (1, 1, 4)]
+    >>> tuple(rnnbook.map_state(lambda s: s[:, :1], h).shape)                     # one tensor
+    (1, 1, 4)
+    """
     return tuple(fn(s) for s in state) if isinstance(state, tuple) else fn(state)
 
 
 def select_state(state: State, index: Tensor) -> State:
     """Pick sequences of a batched state ``(rows, N, H)`` by ``index`` along the batch
-    dimension (e.g. to reorder beams in beam search)."""
+    dimension (e.g. to reorder beams in beam search).
+
+    >>> import torch
+    >>> h = torch.arange(3.0).view(1, 3, 1)                # (rows, N, H)
+    >>> rnnbook.select_state(h, torch.tensor([2, 2, 0])).flatten().tolist()
+    [2.0, 2.0, 0.0]
+    """
     return map_state(lambda s: s.index_select(1, index), state)
 
 
@@ -124,6 +150,17 @@ def run_layer(
     layer is called once on the padded batch, padded steps set to zero first, and the state
     returned is None: a unidirectional layer's output at step ``t`` depends only on steps
     ``<= t``, so the outputs at real steps are what running each sequence alone gives.
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> gru = rnnbook.GRU(3, 4)
+    >>> x = torch.randn(5, 2, 3)                           # (L, N, H_in), padded to L = 5
+    >>> out, h_n = rnnbook.run_layer(gru, x, lengths=torch.tensor([5, 2]))
+    >>> tuple(out.shape), bool((out[2:, 1] == 0).all())    # zeros at padded steps
+    ((5, 2, 4), True)
+    >>> alone = gru(x[:2, 1:])[1]                          # sequence 1 run alone, its 2 steps
+    >>> torch.allclose(h_n[:, 1], alone[:, 0], atol=1e-6)
+    True
     """
     steps = x.shape[0]
     if lengths is None or bool((lengths == steps).all()):
@@ -159,13 +196,25 @@ def run_layer(
 
 
 def shift_right(targets: Tensor, start_token: int) -> Tensor:
-    """Decoder inputs for teacher forcing: ``[start, y_1, ..., y_{M-1}]`` from targets (M, N)."""
+    """Decoder inputs for teacher forcing: ``[start, y_1, ..., y_{M-1}]`` from targets (M, N).
+
+    >>> import torch
+    >>> targets = torch.tensor([[5, 6], [7, 8], [2, 2]])   # (M, N), ending with END = 2
+    >>> rnnbook.shift_right(targets, start_token=1).T.tolist()
+    [[1, 5, 7], [1, 6, 8]]
+    """
     start = torch.full_like(targets[:1], start_token)
     return torch.cat([start, targets[:-1]])
 
 
 def one_hot(indices: Tensor, num_classes: int, dtype: torch.dtype = torch.float32) -> Tensor:
-    """One-hot vectors: ``(...,)`` integer indices to ``(..., num_classes)`` floats."""
+    """One-hot vectors: ``(...,)`` integer indices to ``(..., num_classes)`` floats.
+
+    >>> import torch
+    >>> rnnbook.one_hot(torch.tensor([[0, 2]]), 3)         # (L, N) ids -> (L, N, V)
+    tensor([[[1., 0., 0.],
+             [0., 0., 1.]]])
+    """
     if not isinstance(indices, Tensor):
         raise TypeError(f"indices must be a torch.Tensor, got {type(indices).__name__}")
     if indices.is_floating_point() or indices.is_complex() or indices.dtype == torch.bool:
@@ -181,7 +230,12 @@ def one_hot(indices: Tensor, num_classes: int, dtype: torch.dtype = torch.float3
 
 def pad_sequences(sequences: list[list[int]], pad: int = 0) -> tuple[Tensor, Tensor]:
     """Token-id sequences of different lengths to a time-major (L, N) tensor padded with
-    ``pad`` to the longest, and their lengths (N,)."""
+    ``pad`` to the longest, and their lengths (N,).
+
+    >>> tokens, lengths = rnnbook.pad_sequences([[4, 5, 6], [7]], pad=0)
+    >>> tokens.tolist(), lengths.tolist()                  # time-major (L, N)
+    ([[4, 7], [5, 0], [6, 0]], [3, 1])
+    """
     if not isinstance(sequences, (list, tuple)) or not all(isinstance(s, (list, tuple)) for s in sequences):
         raise TypeError(f"sequences must be a list of lists of token ids, got {type(sequences).__name__}")
     if not sequences or any(len(s) == 0 for s in sequences):

@@ -41,6 +41,10 @@ __all__ = ["ClockworkRNN"]
 class ClockworkRNN(nn.Module):
     r"""A one-layer Clockwork RNN; forward ``(input, hx=None) -> (output, h_n)``.
 
+    Module :math:`i` fires when :math:`t \bmod T_i = 0` and then sets
+    :math:`h_t^{(i)} = \tanh(W_{xh}^{(i)} x_t + \sum_{T_j \ge T_i} W_{hh}^{(i,j)} h_{t-1}^{(j)} + b_h^{(i)})`;
+    otherwise :math:`h_t^{(i)} = h_{t-1}^{(i)}`.
+
     Args:
         input_size: features of ``x_t``.
         hidden_size: total hidden units; must be divisible by the number of modules.
@@ -57,6 +61,19 @@ class ClockworkRNN(nn.Module):
     every module fires.
     Parameters: ``weight_ih`` (H, H_in), ``weight_hh`` (H, H) (forbidden blocks zero),
     ``bias`` (H). Buffers: ``mask`` (H, H), ``unit_periods`` (H,).
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> cw = rnnbook.ClockworkRNN(3, 8, num_modules=4)     # periods 1, 2, 4, 8; modules of k = 2 units
+    >>> cw.periods, cw.module_size
+    ((1, 2, 4, 8), 2)
+    >>> out, (h_n, steps_n) = cw(torch.randn(6, 2, 3))     # (L, N, H_in); the clock is state
+    >>> tuple(out.shape), tuple(h_n.shape), steps_n.tolist()
+    ((6, 2, 8), (1, 2, 8), [[6, 6]])
+    >>> cw.active(2).view(4, 2)[:, 0].tolist()             # t = 2: modules with T_i = 1, 2 fire
+    [True, True, False, False]
+    >>> bool((out[3, :, 4:] == out[2, :, 4:]).all())       # t = 3: the slow modules keep their state
+    True
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_modules: int | None = None,

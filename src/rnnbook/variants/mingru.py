@@ -88,12 +88,26 @@ class _MinBase(nn.Module):
 class MinGRU(_MinBase):
     r"""minGRU; forward ``(input, hx=None) -> (output, h_n)`` in the package's layout.
 
+    :math:`z_t = \sigma(W_z x_t + b_z)`, :math:`\tilde h_t = W_h x_t + b_h`,
+    :math:`h_t = (1 - z_t) \odot h_{t-1} + z_t \odot \tilde h_t`.
+
     ``bptt``: one of :data:`rnnbook.variants.scan.LINEAR_BPTT_MODES` (see the module's docstring).
     Parameters: ``weight_ih`` (2 H, H_in) = ``[W_z; W_h]``, ``bias_ih`` (2 H) = ``[b_z; b_h]``.
 
     Shapes: ``input`` (L, N, H_in), (N, L, H_in) with ``batch_first``, or unbatched (L, H_in);
     ``hx`` (1, N, H) or unbatched (1, H), zeros when omitted; returns ``output`` (L, N, H) and
     ``h_n`` (1, N, H), in the input's layout.
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> layer = rnnbook.MinGRU(3, 4)
+    >>> x = torch.randn(6, 2, 3)                           # (L, N, H_in)
+    >>> out, h_n = layer(x)
+    >>> tuple(out.shape), tuple(h_n.shape)
+    ((6, 2, 4), (1, 2, 4))
+    >>> layer.bptt = "scan"                                # the same h_t by the doubling scan
+    >>> torch.allclose(layer(x)[0], out, atol=1e-6)
+    True
     """
 
     _num_gates = 2
@@ -108,12 +122,25 @@ class MinGRU(_MinBase):
 class MinLSTM(_MinBase):
     r"""minLSTM; forward ``(input, hx=None) -> (output, h_n)`` in the package's layout.
 
+    :math:`f_t = \sigma(W_f x_t + b_f)`, :math:`i_t = \sigma(W_i x_t + b_i)`,
+    :math:`\tilde h_t = W_h x_t + b_h`,
+    :math:`h_t = \frac{f_t}{f_t + i_t} \odot h_{t-1} + \frac{i_t}{f_t + i_t} \odot \tilde h_t`.
+
     ``bptt``: one of :data:`rnnbook.variants.scan.LINEAR_BPTT_MODES` (see the module's docstring).
     Parameters: ``weight_ih`` (3 H, H_in) = ``[W_f; W_i; W_h]``, ``bias_ih`` (3 H).
 
     Shapes: ``input`` (L, N, H_in), (N, L, H_in) with ``batch_first``, or unbatched (L, H_in);
     ``hx`` (1, N, H) or unbatched (1, H), zeros when omitted; returns ``output`` (L, N, H) and
     ``h_n`` (1, N, H), in the input's layout.
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> layer = rnnbook.MinLSTM(3, 4, batch_first=True)
+    >>> tuple(layer.weight_ih.shape)                       # [W_f; W_i; W_h]: (3 H, H_in)
+    (12, 3)
+    >>> out, h_n = layer(torch.randn(2, 6, 3))             # (N, L, H_in)
+    >>> tuple(out.shape), tuple(h_n.shape)
+    ((2, 6, 4), (1, 2, 4))
     """
 
     _num_gates = 3

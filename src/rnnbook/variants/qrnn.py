@@ -22,9 +22,7 @@ see ``rnnbook.kernels.autograd``); ``"scan"`` computes the pooling by the doubli
 :func:`rnnbook.variants.scan.linear_recurrence_loop`, both differentiated by autograd.
 
 The convolution is one matrix product of the ``k`` inputs each step sees, laid side by
-side, with ``W`` laid out to match; that product keeps those ``k`` copies of the input
-(``k d`` numbers per step) for its backward pass, where a convolution routine would keep
-one.
+side, with ``W`` laid out to match (:meth:`QRNN.preactivations`).
 """
 
 from __future__ import annotations
@@ -67,8 +65,7 @@ class QRNNPoolingBPTT(torch.autograd.Function):
     ``c0`` (N, H); ``pooling`` (``"f"``, ``"fo"`` or ``"ifo"``). Outputs ``h`` (T, N, H) and
     ``c_T`` (N, H). The forward applies tanh / σ, forms the inflow ``(1 − f_t) ⊙ z_t``
     (ifo: ``i_t ⊙ z_t``), runs ``c_t = f_t ⊙ c_{t-1} + inflow_t`` as a loop of one
-    ``addcmul`` per step and sets ``h_t = o_t ⊙ c_t`` (f-pooling: ``h_t = c_t``); ``tanh``
-    is computed as ``2 σ(2 a) − 1``, equal to it up to rounding (tested: below 3e-7 in float32). The
+    ``addcmul`` per step and sets ``h_t = o_t ⊙ c_t`` (f-pooling: ``h_t = c_t``). The
     backward, with ``c̄_t`` the total gradient of ``c_t``::
 
         c̄_t = o_t ⊙ ∂L/∂h_t + f_{t+1} ⊙ c̄_{t+1}      (one loop, the adjoint recurrence)
@@ -76,8 +73,17 @@ class QRNNPoolingBPTT(torch.autograd.Function):
         ∂L/∂z_t = c̄_t ⊙ (1 − f_t)         (ifo: c̄_t ⊙ i_t;  ∂L/∂i_t = c̄_t ⊙ z_t)
         ∂L/∂o_t = ∂L/∂h_t ⊙ c_t,          ∂L/∂c_0 = f_1 ⊙ c̄_1
 
-    then through tanh and σ into one gradient tensor for ``pre``. Keeps the gates and
-    every ``c_t``.
+    then through tanh and σ into the gradient of ``pre``.
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> pre = torch.randn(5, 2, 3 * 4, requires_grad=True)  # [W_z * X, W_f * X, W_o * X]: (T, N, 3 H)
+    >>> h, c_T = rnnbook.QRNNPoolingBPTT.apply(pre, torch.zeros(2, 4), "fo")
+    >>> tuple(h.shape), tuple(c_T.shape)
+    ((5, 2, 4), (2, 4))
+    >>> h.sum().backward()
+    >>> tuple(pre.grad.shape)
+    (5, 2, 12)
     """
 
     @staticmethod
@@ -139,6 +145,12 @@ class QRNNPoolingBPTT(torch.autograd.Function):
 class QRNN(nn.Module):
     r"""A stack of QRNN layers; forward ``(input, c0=None) -> (output, c_n)``.
 
+    Per layer, :math:`Z = \tanh(W_z * X)`, :math:`F = \sigma(W_f * X)`,
+    :math:`O = \sigma(W_o * X)`, :math:`I = \sigma(W_i * X)` (causal convolutions of width
+    ``window``), then fo-pooling :math:`c_t = f_t \odot c_{t-1} + (1 - f_t) \odot z_t`,
+    :math:`h_t = o_t \odot c_t` (f-pooling: :math:`h_t = c_t`; ifo-pooling:
+    :math:`c_t = f_t \odot c_{t-1} + i_t \odot z_t`).
+
     Args:
         input_size, hidden_size, num_layers: as ``torch.nn.RNN``.
         window: the convolution width ``k`` (>= 1; ``k = 1`` looks at ``x_t`` only).
@@ -155,6 +167,19 @@ class QRNN(nn.Module):
     order Z, F, O, I (those the pooling uses, g of them), ``bias_l{l}`` (g H).
     A new sequence's convolution starts from zero padding; a continued one from the
     window of inputs its state carries.
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> qrnn = rnnbook.QRNN(3, 4, num_layers=2, window=2, pooling="fo")
+    >>> tuple(qrnn.weight_l0.shape)                        # Z, F, O stacked: (g H, d, k)
+    (12, 3, 2)
+    >>> x = torch.randn(6, 2, 3)                           # (L, N, d)
+    >>> out, (c_n, *windows) = qrnn(x)                     # c, then each layer's last k - 1 inputs
+    >>> tuple(out.shape), tuple(c_n.shape), [tuple(w.shape) for w in windows]
+    ((6, 2, 4), (2, 2, 4), [(1, 2, 3), (1, 2, 4)])
+    >>> qrnn.bptt = "autograd"                             # the readable pooling: the same numbers
+    >>> torch.allclose(qrnn(x)[0], out, atol=1e-6)
+    True
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, window: int = 2,

@@ -77,9 +77,20 @@ class SRULayerBPTT(torch.autograd.Function):
     Forward: a loop of three operations per step (``f_t``'s pre-activation, the logistic
     function, ``c_t = u_t + f_t ⊙ (c_{t-1} − u_t)``; only the last one in the 2017 form);
     ``r_t`` and ``h_t`` for all steps after the loop. Backward: the formulas of
-    :mod:`rnnbook.variants.sru`'s docstring, with one loop (:func:`rnnbook.variants.scan.reverse_recurrence`)
-    and the gradient of ``U`` written into one tensor. Keeps ``U``, ``x``, the gates
-    ``f``, ``r`` and every ``c_t``.
+    :mod:`rnnbook.variants.sru`'s docstring, with one loop (:func:`rnnbook.variants.scan.reverse_recurrence`).
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> T, N, H = 5, 2, 4
+    >>> U = torch.randn(T, N, 3 * H, requires_grad=True)   # x_t [W; W_f; W_r]^T, with d = H
+    >>> x = torch.randn(T, N, H)
+    >>> h, c_T = rnnbook.SRULayerBPTT.apply(U, x, torch.zeros(2 * H), torch.zeros(2 * H),
+    ...                                     torch.zeros(N, H), 1.0)
+    >>> tuple(h.shape), tuple(c_T.shape)
+    ((5, 2, 4), (2, 4))
+    >>> h.sum().backward()
+    >>> tuple(U.grad.shape)
+    (5, 2, 12)
     """
 
     @staticmethod
@@ -165,6 +176,15 @@ class SRULayerBPTT(torch.autograd.Function):
 class SRU(nn.Module):
     r"""A stack of SRU layers; forward ``(input, c0=None) -> (output, c_n)``.
 
+    Per layer (the 2017 form without the :math:`v \odot c_{t-1}` terms):
+
+    .. math::
+
+        f_t &= \sigma(W_f x_t + v_f \odot c_{t-1} + b_f), \qquad
+        r_t = \sigma(W_r x_t + v_r \odot c_{t-1} + b_r) \\
+        c_t &= f_t \odot c_{t-1} + (1 - f_t) \odot (W x_t), \qquad
+        h_t = r_t \odot c_t + (1 - r_t) \odot \alpha x_t
+
     Args:
         input_size, hidden_size, num_layers: as ``torch.nn.RNN``.
         batch_first: input and output as ``(N, L, H)``.
@@ -180,6 +200,19 @@ class SRU(nn.Module):
     Parameters per layer ``l``: ``weight_l{l}`` (k H, d_l) stacking ``W, W_f, W_r``
     (and ``W_p`` when ``d_l != H``: k = 4, else 3); ``weight_c_l{l}`` (2 H) = ``[v_f; v_r]``
     (2018 only); ``bias_l{l}`` (2 H) = ``[b_f; b_r]``.
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> sru = rnnbook.SRU(3, 4, num_layers=2)
+    >>> [tuple(p.shape) for p in sru.parameters()][:3]     # layer 0: [W; W_f; W_r; W_p] (d != H), v, b
+    [(16, 3), (8,), (8,)]
+    >>> x = torch.randn(6, 2, 3)                           # (L, N, d)
+    >>> out, c_n = sru(x)
+    >>> tuple(out.shape), tuple(c_n.shape)
+    ((6, 2, 4), (2, 2, 4))
+    >>> sru.bptt = "autograd"                              # the readable loop: the same numbers
+    >>> torch.allclose(sru(x)[0], out, atol=1e-6)
+    True
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, batch_first: bool = False,
