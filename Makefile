@@ -3,15 +3,21 @@
 #   make test   run every test: unit tests, every notebook under nbval, the strict book build
 #   make unit   the unit tests alone (tests/, without tests/book)
 #   make bench  time rnnbook's layers against PyTorch's; writes book/_static/benchmark.{json,md}
+#   make pdf    the whole book as one PDF: book/_build/pdf/rnnbook-VERSION.pdf
+#   make dist   the offline bundle (site, PDF, notebooks): dist/rnnbook-VERSION.zip
+# The book's repository (launch buttons, repository button, Colab install cell): set
+# RNNBOOK_REPOSITORY_URL=https://github.com/OWNER/NAME, or the line in book/_config.yml.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+PDF    := book/_build/pdf/rnnbook-$(VERSION).pdf
 # Tools (jupyter-book, the python3 kernel nbval starts) resolve from the venv.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: book test unit env lock lab clean chromium execute bench
+.PHONY: book test unit env lock lab clean chromium execute bench pdf dist colab-cell
 
 env: $(STAMP)
 
@@ -23,6 +29,19 @@ $(STAMP): pyproject.toml constraints.txt
 book: $(STAMP)
 	$(VENV)/bin/jupyter-book build book -W -n --keep-going
 	@echo "Open $(CURDIR)/book/_build/html/index.html in a browser."
+
+# One PDF of the whole book, offline: the single-page HTML book printed by headless Chromium.
+pdf: $(STAMP) chromium
+	$(VENV)/bin/jupyter-book build book --builder singlehtml -W -n --keep-going
+	$(PY) tools/book_pdf.py book/_build/singlehtml/intro.html $(PDF)
+
+# The offline bundle: the HTML site, the PDF and the chapters as notebooks, in one zip.
+dist: book pdf
+	$(PY) tools/dist.py --html book/_build/html --pdf $(PDF) --out dist
+
+# Write (or update) the Colab install cell at the top of every chapter, from the repository setting.
+colab-cell: $(STAMP)
+	$(PY) tools/colab_cell.py
 
 # The browser check in the tests needs Debian's chromium, and a CJK font for the glossary's
 # Chinese in its screenshots (both installed here when missing; needs root).
@@ -54,4 +73,4 @@ lock: $(STAMP)
 	mv constraints.new constraints.txt
 
 clean:
-	rm -rf book/_build
+	rm -rf book/_build dist

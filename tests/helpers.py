@@ -71,6 +71,7 @@ def all_gradients(module, x, state):
     """Output, final state and the gradients of a fixed loss w.r.t. input, state and parameters."""
     x, state = x.clone().requires_grad_(), state.clone().requires_grad_()
     out, final = module(x, state)
+    final = final[0] if isinstance(final, tuple) else final   # the QRNN's state: (c, windows...)
     weights = torch.linspace(-1, 1, out.numel(), dtype=F64).reshape(out.shape)
     ((out * weights).sum() + 0.7 * final.sum()).backward()
     return [out, final, x.grad, state.grad] + [p.grad for p in module.parameters()]

@@ -76,10 +76,13 @@ def test_forward_rejects(case, x, h0, error, message):
         layer(x, h0)
 
 
-def test_forward_rejects_packed_sequence():
+def test_forward_rejects_packed_sequence_with_lengths_too():
+    """A PackedSequence is taken as torch takes it (tests/layers/test_packing.py); with lengths as
+    well it would carry two sets of lengths."""
     packed = torch.nn.utils.rnn.pack_sequence([torch.zeros(3, 3), torch.zeros(2, 3)])
-    with pytest.raises(TypeError, match="does not take a PackedSequence"):
-        rnnbook.RNN(3, 4)(packed)
+    with pytest.raises(ValueError, match=re.escape("RNN got a PackedSequence and lengths=[3, 2]: a PackedSequence "
+                                                   "carries its own lengths")):
+        rnnbook.RNN(3, 4)(packed, lengths=[3, 2])
 
 
 CELL_CASES = [

@@ -7,7 +7,13 @@ For each HTML page of a built book (``book/_build/html`` or any folder of pages)
 * **math**: after MathJax has run, every ``.math`` element holds typeset output and no raw TeX
   (``$$``, ``\\(``, ``\\[``, ``\\frac`` ...) is left in the page's text outside code;
 * **images**: every ``<img>`` has loaded (``naturalWidth > 0``);
+* **code**: no code cell (input or output) scrolls sideways in a desktop window (1280 px);
 * **screenshot**: a PNG of the page is saved for people to look at.
+
+It also looks at the pages the way other readers do: :func:`reader_screenshots` saves a
+screenshot in the dark theme and one in a phone-sized window (390 x 844) and measures, in the
+phone window, whether the page itself scrolls sideways; :func:`search` types a query into the
+book's search page and returns the pages it lists.
 
 The browser part injects a small script into a temporary copy of each page, lets Chromium
 run it (``--dump-dom`` with a virtual time budget) and reads the result back from the DOM,
@@ -63,10 +69,19 @@ _PROBE = r"""
     clone.querySelectorAll('mjx-container, pre, code, script, style, .sig, .highlight').forEach(e => e.remove());
     const raw = clone.textContent.match(/\$\$|\\\(|\\\[|\\(frac|mathbb|partial|sum|tanh|begin|operatorname)\b/g);
     out.raw_tex = raw ? [...new Set(raw)] : [];
+    // code cells (and other code blocks) on show that scroll sideways: their first long line
+    out.code_scrolls = [...document.querySelectorAll('div.highlight pre, div.cell_output pre, .output pre')]
+      .filter(p => p.offsetParent !== null && p.scrollWidth > p.clientWidth + 1)
+      .map(p => (p.textContent.split('\n').find(l => l.length > 60) || p.textContent).trim().slice(0, 60));
+    // the page as a whole scrolling sideways (it should not, at any window width)
+    out.page_width = document.documentElement.scrollWidth;
+    out.window_width = window.innerWidth;
     const el = document.createElement('pre');
     el.id = 'rnnbook-check';
     el.textContent = JSON.stringify(out);
     document.documentElement.appendChild(el);
+    // inside the phone frame (see _phone_frame), hand the result to the page around it
+    if (window.parent !== window) { window.parent.postMessage(el.textContent, '*'); }
   }
   function poll() {
     // wait for MathJax (loaded with defer) whenever the page has math, at most 8 s
@@ -140,35 +155,156 @@ def check_links(root: pathlib.Path, page: pathlib.Path, cache: dict) -> list[str
     return problems
 
 
-def probe_in_browser(page: pathlib.Path, chromium: str, budget_ms: int = 10000) -> dict:
-    """Load a copy of ``page`` with the probe script and return what the probe found."""
+DESKTOP = (1280, 1600)
+PHONE = (390, 844)
+# Chromium's windows are at least 500 px wide: a phone's width is a frame of that width inside one.
+_MIN_WINDOW_WIDTH = 500
+_FRAME = """<!DOCTYPE html><html><head><meta charset="utf-8"><style>html, body {{ margin: 0; }}
+iframe {{ border: 0; display: block; width: {w}px; height: {h}px; }}</style></head>
+<body><iframe src="{src}"></iframe><script>
+window.addEventListener('message', e => {{ const el = document.createElement('pre'); el.id = 'rnnbook-check';
+  el.textContent = e.data; document.documentElement.appendChild(el); }});
+</script></body></html>"""
+
+
+def _phone_frame(page: pathlib.Path, window: tuple[int, int]) -> pathlib.Path:
+    """A page beside ``page`` that shows it in a frame of the size ``window`` (for widths below
+    Chromium's smallest window)."""
+    frame = page.with_name(f".rnnbook-frame-{page.name}")
+    frame.write_text(_FRAME.format(w=window[0], h=window[1], src=urllib.parse.quote(page.name)), encoding="utf-8")
+    return frame
+
+# Put at the top of <head>: the theme then starts dark (pydata-sphinx-theme reads "mode").
+_DARK = "<script>localStorage.setItem('mode', 'dark'); localStorage.setItem('theme', 'dark');</script>"
+
+
+def _copy_with(page: pathlib.Path, *, head: str = "", body: str = "") -> pathlib.Path:
+    """A copy of ``page`` beside it (so relative links still work) with extra HTML in it."""
     source = page.read_text(encoding="utf-8", errors="replace")
-    probed = source.replace("</body>", _PROBE + "</body>") if "</body>" in source else source + _PROBE
+    if head:
+        source = re.sub(r"<head[^>]*>", lambda m: m.group(0) + head, source, count=1)
+    if body:
+        source = source.replace("</body>", body + "</body>") if "</body>" in source else source + body
     copy = page.with_name(f".rnnbook-check-{page.name}")
-    copy.write_text(probed, encoding="utf-8")
+    copy.write_text(source, encoding="utf-8")
+    return copy
+
+
+def _dump_dom(url: str, chromium: str, budget_ms: int, window: tuple[int, int] = DESKTOP) -> subprocess.CompletedProcess:
+    with tempfile.TemporaryDirectory() as profile:
+        return subprocess.run(
+            [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--virtual-time-budget={budget_ms}",
+             f"--window-size={window[0]},{window[1]}", "--dump-dom", url],
+            capture_output=True, text=True, timeout=120,
+        )
+
+
+def probe_in_browser(page: pathlib.Path, chromium: str, budget_ms: int = 10000,
+                     window: tuple[int, int] = DESKTOP) -> dict:
+    """Load a copy of ``page`` with the probe script in a window of the given size (pixels)
+    and return what the probe found."""
+    copy = _copy_with(page, body=_PROBE)
+    frame = _phone_frame(copy, window) if window[0] < _MIN_WINDOW_WIDTH else None
     try:
-        with tempfile.TemporaryDirectory() as profile:
-            proc = subprocess.run(
-                [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--virtual-time-budget={budget_ms}",
-                 "--dump-dom", copy.as_uri()],
-                capture_output=True, text=True, timeout=120,
-            )
+        proc = _dump_dom((frame or copy).as_uri(), chromium, budget_ms,
+                         (_MIN_WINDOW_WIDTH, window[1]) if frame else window)
     finally:
         copy.unlink()
+        if frame:
+            frame.unlink()
     m = re.search(r'<pre id="rnnbook-check"[^>]*>(.*?)</pre>', proc.stdout, flags=re.S)
     if not m:
         return {"error": f"the page did not finish loading (chromium exit {proc.returncode})"}
     return json.loads(html.unescape(m.group(1)))
 
 
-def screenshot(page: pathlib.Path, out: pathlib.Path, chromium: str) -> None:
+def screenshot(page: pathlib.Path, out: pathlib.Path, chromium: str, window: tuple[int, int] = DESKTOP,
+               dark: bool = False) -> None:
+    """Save a PNG of ``page`` as a reader sees it in a window of the given size, in the light
+    theme or (``dark=True``) the dark one."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as profile:
-        subprocess.run(
-            [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--virtual-time-budget=5000",
-             "--window-size=1280,1600", f"--screenshot={out}", page.as_uri()],
-            capture_output=True, timeout=120,
-        )
+    copy = _copy_with(page, head=_DARK) if dark else page
+    frame = _phone_frame(copy, window) if window[0] < _MIN_WINDOW_WIDTH else None
+    try:
+        with tempfile.TemporaryDirectory() as profile:
+            subprocess.run(
+                [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--virtual-time-budget=5000",
+                 f"--window-size={max(window[0], _MIN_WINDOW_WIDTH)},{window[1]}", f"--screenshot={out}",
+                 (frame or copy).as_uri()],
+                capture_output=True, timeout=120,
+            )
+    finally:
+        if dark:
+            copy.unlink()
+        if frame:
+            frame.unlink()
+    if frame and out.exists():   # keep the frame's part of the window only
+        import matplotlib.image
+
+        matplotlib.image.imsave(out, matplotlib.image.imread(out)[: window[1], : window[0]])
+
+
+def reader_screenshots(root: pathlib.Path, names: list[str], out: pathlib.Path) -> tuple[list[str], dict]:
+    """For each page ``names`` (paths relative to ``root``, without ``.html``) save
+    ``NAME-dark.png`` (desktop window, dark theme) and ``NAME-phone.png`` (phone-sized window,
+    light theme) under ``out``, and check that the page does not scroll sideways on the phone.
+
+    :returns: (problems, {name: the probe's findings in the phone window}).
+    """
+    chromium = find_chromium()
+    problems, phone = [], {}
+    for name in names:
+        page = root.resolve() / f"{name}.html"
+        stem = name.replace("/", "__")
+        screenshot(page, out / f"{stem}-dark.png", chromium, DESKTOP, dark=True)
+        screenshot(page, out / f"{stem}-phone.png", chromium, PHONE)
+        found = phone[name] = probe_in_browser(page, chromium, window=PHONE)
+        if "error" in found:
+            problems.append(f"{name} (phone): {found['error']}")
+        else:
+            if found["page_width"] > found["window_width"]:
+                problems.append(f"{name} (phone): the page is {found['page_width']} px wide in a "
+                                f"{found['window_width']} px window, it scrolls sideways")
+            problems += [f"{name} (phone): code scrolls sideways: {line!r}" for line in found["code_scrolls"]]
+    return problems, phone
+
+
+_SEARCH_PROBE = r"""
+<script>
+(function () {
+  const started = Date.now();
+  function done() {
+    const status = document.querySelector('#search-results .search-summary');
+    const finished = status && /\S/.test(status.textContent) && !/Preparing|Searching/.test(status.textContent);
+    if (!finished && Date.now() - started < 20000) { setTimeout(done, 100); return; }
+    const links = [...document.querySelectorAll('#search-results ul.search > li > a')].map(a => a.getAttribute('href'));
+    const el = document.createElement('pre');
+    el.id = 'rnnbook-search';
+    el.textContent = JSON.stringify({finished: !!finished, links: links});
+    document.documentElement.appendChild(el);
+  }
+  setTimeout(done, 100);
+})();
+</script>
+"""
+
+
+def search(root: pathlib.Path, query: str) -> list[str]:
+    """The pages that the book's own search page (``search.html``, Sphinx's JavaScript search)
+    lists for ``query``, best first, as paths without ``.html`` (``chapters/07_bptt``).
+
+    :raises RuntimeError: if the search did not finish.
+    """
+    copy = _copy_with(root.resolve() / "search.html", body=_SEARCH_PROBE)
+    try:
+        proc = _dump_dom(f"{copy.as_uri()}?q={urllib.parse.quote(query)}", find_chromium(), 25000)
+    finally:
+        copy.unlink()
+    m = re.search(r'<pre id="rnnbook-search"[^>]*>(.*?)</pre>', proc.stdout, flags=re.S)
+    found = json.loads(html.unescape(m.group(1))) if m else {"finished": False}
+    if not found["finished"]:
+        raise RuntimeError(f"the search for {query!r} did not finish (chromium exit {proc.returncode})")
+    return [urllib.parse.urlsplit(link).path.removesuffix(".html") for link in found["links"]]
 
 
 def check_site(root: pathlib.Path, screenshots: pathlib.Path | None = None) -> tuple[list[str], list[dict]]:
@@ -189,7 +325,8 @@ def check_site(root: pathlib.Path, screenshots: pathlib.Path | None = None) -> t
             problems.append(f"{name}: {found['error']}")
             continue
         for key, what in [("broken_images", "image did not load"), ("untypeset_math", "math not typeset"),
-                          ("raw_tex", "raw TeX left in the text")]:
+                          ("raw_tex", "raw TeX left in the text"),
+                          ("code_scrolls", "code scrolls sideways")]:
             for item in found.get(key, []):
                 problems.append(f"{name}: {what}: {item!r}")
         if found.get("mathjax_error"):
@@ -203,6 +340,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("site", type=pathlib.Path, help="folder of built HTML pages")
     parser.add_argument("--screenshots", type=pathlib.Path, default=None, help="folder for one PNG per page")
+    parser.add_argument("--search", action="append", default=[], help="a query to run on search.html (repeatable)")
+    parser.add_argument("--reader-pages", nargs="*", default=[],
+                        help="pages (e.g. intro chapters/04_lstm) to screenshot dark and in a phone window")
     args = parser.parse_args(argv)
     problems, summaries = check_site(args.site, args.screenshots)
     for s in summaries:
@@ -210,6 +350,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{s['page']}: redirect, links checked")
         elif "error" not in s:
             print(f"{s['page']}: {s['math']} math elements typeset, {s['images']} images loaded")
+    if args.search:
+        for query in args.search:
+            print(f"search {query!r}: {', '.join(search(args.site, query)) or 'nothing'}")
+    if args.reader_pages:
+        more, phone = reader_screenshots(args.site, args.reader_pages, args.screenshots or args.site / "_screenshots")
+        problems += more
+        for name, found in phone.items():
+            print(f"{name} (phone, {found.get('window_width')} px): page {found.get('page_width')} px wide, "
+                  f"{len(found.get('code_scrolls', []))} code blocks scroll sideways")
     for p in problems:
         print("PROBLEM", p)
     print(f"{len(summaries)} pages checked, {len(problems)} problems")

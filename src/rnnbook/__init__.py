@@ -47,6 +47,11 @@ _EXPORTS = {
     "PeepholeLSTM": "layers.lstm", "lstm_step": "layers.lstm", "peephole_lstm_step": "layers.lstm",
     # rnnbook.layers.rnn
     "RNNCell": "layers.rnn", "RNN": "layers.rnn", "elman_step": "layers.rnn",
+    # rnnbook.layers.packing
+    "check_lengths": "layers.packing", "sequence_lengths": "layers.packing",
+    "length_mask": "layers.packing", "mask_padding": "layers.packing",
+    "reverse_within_lengths": "layers.packing", "run_with_lengths": "layers.packing",
+    "unpack_input": "layers.packing", "pack_output": "layers.packing", "PackInfo": "layers.packing",
     # rnnbook.variants.clockwork
     "ClockworkRNN": "variants.clockwork",
     # rnnbook.variants.mingru
@@ -83,8 +88,8 @@ _EXPORTS = {
     # rnnbook.seq.losses
     "masked_cross_entropy": "seq.losses", "sequence_loss": "seq.losses",
     # rnnbook.seq.padding
-    "IGNORE_INDEX": "seq.padding", "State": "seq.padding", "one_hot": "seq.padding",
-    "pad_sequences": "seq.padding", "check_lengths": "seq.padding", "length_mask": "seq.padding",
+    "IGNORE_INDEX": "seq.padding", "one_hot": "seq.padding",
+    "pad_sequences": "seq.padding",
     "check_tokens": "seq.padding", "map_state": "seq.padding", "select_state": "seq.padding",
     "run_layer": "seq.padding", "shift_right": "seq.padding",
     # rnnbook.seq.sampling
@@ -117,6 +122,22 @@ _EXPORTS = {
     "fit": "helpers.train", "show_progress": "helpers.train", "last_step_mse": "helpers.train",
     "AddingRun": "helpers.train", "fit_adding_task": "helpers.train",
     "fit_seq2seq": "helpers.train",
+    # rnnbook.helpers.text
+    "CORPUS_FILE": "helpers.text", "CORPUS_SHA256": "helpers.text", "python_docs": "helpers.text",
+    "TextSplits": "helpers.text", "load_python_docs": "helpers.text", "split_text": "helpers.text",
+    "tokenize_words": "helpers.text", "WordVocab": "helpers.text", "TBPTTBatches": "helpers.text",
+    # rnnbook.helpers.baselines
+    "as_symbols": "helpers.baselines", "unigram_bits": "helpers.baselines",
+    "KneserNeyLM": "helpers.baselines", "seasonal_naive": "helpers.baselines",
+    "fit_autoregression": "helpers.baselines", "autoregression_forecast": "helpers.baselines",
+    "forecast_windows": "helpers.baselines",
+    # rnnbook.helpers.series
+    "CO2_FILE": "helpers.series", "CO2_SHA256": "helpers.series", "MonthlySeries": "helpers.series",
+    "mauna_loa_co2": "helpers.series",
+    # rnnbook.helpers.lm
+    "LM_LAYERS": "helpers.lm", "make_lm_layer": "helpers.lm", "char_lm": "helpers.lm",
+    "count_parameters": "helpers.lm", "hidden_size_for": "helpers.lm", "LMRun": "helpers.lm",
+    "fit_lm": "helpers.lm", "evaluate_bits": "helpers.lm", "sample_text": "helpers.lm",
 
 }
 

@@ -19,9 +19,9 @@ __all__ = ["sequence_input", "initial_state", "restore_layout", "check_positive_
 
 
 def sequence_input(name: str, input: object, input_size: int, dtype: torch.dtype,
-                   batch_first: bool) -> tuple[Tensor, bool]:
+                   batch_first: bool, device: torch.device | None = None) -> tuple[Tensor, bool]:
     """Validate a sequence; return it time-major ``(L, N, H_in)`` and whether it was batched."""
-    x = check_tensor("input", input, ndims=(2, 3), dtype=dtype)
+    x = check_tensor("input", input, ndims=(2, 3), dtype=dtype, device=device)
     if x.shape[-1] != input_size:
         raise ValueError(
             f"input must have {input_size} features (input_size) in its last dimension, "
@@ -42,7 +42,7 @@ def initial_state(hx: object, x: Tensor, batched: bool, rows: int, size: int, na
     batch = x.shape[1]
     if hx is None:
         return x.new_zeros(rows, batch, size)
-    h = check_tensor(name, hx, ndims=(3 if batched else 2,), dtype=x.dtype)
+    h = check_tensor(name, hx, ndims=(3 if batched else 2,), dtype=x.dtype, device=x.device)
     if batched:
         check_shape(name, h, (rows, batch, size), "(num_layers, batch, hidden_size)")
         return h

@@ -68,19 +68,27 @@ def check_tensor(
     ndims: Sequence[int],
     dtype: torch.dtype | None = None,
     floating: bool = True,
+    device: torch.device | None = None,
+    dtype_of: str = "the parameters",
 ) -> torch.Tensor:
     """Check that ``value`` is a tensor with one of ``ndims`` dimensions.
 
     With ``floating`` the tensor must have a floating dtype; with ``dtype`` it
-    must have exactly that dtype (the dtype of the parameters it meets).
+    must have exactly that dtype (the dtype of the parameters it meets); with ``device``
+    it must be on that device (where the parameters or the input are).
     """
     if not isinstance(value, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {_type_name(value)}")
+    if device is not None and value.device != device:
+        raise ValueError(
+            f"{name} must be on device {device} (where the tensors it meets are), got a tensor on "
+            f"{value.device}; move one of them (e.g. {name}.to({str(device)!r}))"
+        )
     if floating and not value.is_floating_point():
         raise TypeError(f"{name} must be a floating-point tensor, got dtype {value.dtype}")
     if dtype is not None and value.dtype != dtype:
         raise TypeError(
-            f"{name} has dtype {value.dtype} but the parameters have dtype {dtype}; "
+            f"{name} has dtype {value.dtype} but {dtype_of} {'have' if dtype_of.startswith('the ') else 'has'} dtype {dtype}; "
             f"convert one of them (e.g. module.to({dtype}) or {name}.to({dtype}))"
         )
     if value.dim() not in ndims:

@@ -118,13 +118,13 @@ def test_multiply_adds_per_step_of_the_compared_layers():
 def test_appendix_statements_on_peak_memory():
     """book/appendix_performance.md, "For the peak memory of a pass", statement by statement."""
     data, rows = _committed()
-    bptt = [r for r in data["rows"] if r["impl"].endswith("(bptt)")]
-    assert all(r["peak_ratio"] <= 1.5 for r in bptt)                           # the target, every row
+    hand = [r for r in data["rows"] if r["impl"].endswith("(hand)") and "peak_ratio" in r]
+    assert hand and all(r["peak_ratio"] <= 1.5 for r in hand)                           # the target, every row
     for size in SIZES:
         assert 0.45 <= rows[("rnnbook.LSTM (hand)", *size)]["peak_ratio"] <= 0.7   # "half to two thirds"
         assert rows[("rnnbook.RNN (hand)", *size)]["peak_ratio"] < 1.0            # "lower than torch.nn.RNN"
         assert rows[("torch.nn.RNN", *size)]["peak_mb"] < 10                      # "only a few MiB"
-    worst = max(bptt, key=lambda r: r["peak_ratio"])                              # "peaks highest"
+    worst = max(hand, key=lambda r: r["peak_ratio"])                              # "peaks highest"
     assert (worst["impl"], worst["T"], worst["B"], worst["input"], worst["hidden"]) == \
         ("rnnbook.GRU (hand)", 100, 32, 256, 256)
     assert 1.05 <= worst["peak_ratio"] <= 1.3                                     # "about 1.2"

@@ -399,8 +399,10 @@ def test_create_graph_without_retain_graph(kind):
 
 def test_gru_factors_computed_in_several_blocks(monkeypatch):
     """GRUBPTT computes the backward's factors a block of steps at a time (``_FACTOR_BLOCK``
-    elements); blocks of one, two and three steps give the gradients of the autograd path."""
+    elements) in its Python path (the compiled loop, switched off here, computes them step by
+    step); blocks of one, two and three steps give the gradients of the autograd path."""
     from rnnbook.kernels import gru_bptt
+    monkeypatch.setenv("RNNBOOK_NATIVE", "0")
     fast, slow = rnnbook.GRU(3, 5, dtype=F64), rnnbook.GRU(3, 5, dtype=F64, bptt="autograd")
     slow.load_state_dict(fast.state_dict())
     x = torch.randn(7, 2, 3, dtype=F64)

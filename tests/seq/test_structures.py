@@ -231,11 +231,22 @@ def test_bidirectional_without_padding_is_handled():
     assert (model(x, [STEPS, STEPS]) - expected).abs().max() <= TOL
 
 
-def test_bidirectional_with_padding_is_refused():
-    model = NToOne(rnnbook.RNN(3, H, bidirectional=True, dtype=F64), 2, dtype=F64)
+@pytest.mark.parametrize("layer", [rnnbook.RNN(3, H, bidirectional=True, dtype=F64),
+                                   nn.LSTM(3, H, num_layers=2, bidirectional=True, dtype=F64),
+                                   nn.GRU(3, H, num_layers=2, dtype=F64)],
+                         ids=["rnnbook.RNN", "torch.nn.LSTM", "torch.nn.GRU unidirectional"])
+def test_bidirectional_with_padding_reads_each_sequence_within_its_length(layer):
+    """Was refused before issue 16; now the backward direction starts at each sequence's last step
+    (rnnbook's layers take lengths=, torch's bidirectional ones a PackedSequence); NaN in the
+    padding reaches neither scores nor gradients (a unidirectional torch layer runs by stretches)."""
+    model = NToOne(layer, 2, dtype=F64)
     x = torch.randn(STEPS, 2, 3, dtype=F64)
-    with pytest.raises(ValueError, match="a bidirectional layer cannot take a padded batch"):
-        model(x, [STEPS, 2])
+    x[2:, 1] = float("nan")                            # padding: never read
+    scores = model(x, [STEPS, 2])
+    scores.sum().backward()
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters())
+    assert (scores[0] - model(x[:, :1])[0]).abs().max() <= TOL
+    assert (scores[1] - model(x[:2, 1:])[0]).abs().max() <= TOL
 
 
 def test_sampling_is_deterministic_under_a_seed_and_differs_across_seeds():

@@ -42,8 +42,9 @@ def clockwork_loop(cw, xs, h0):
 def test_clockwork_matches_literal_loop(periods):
     cw = rnnbook.ClockworkRNN(2, 6 if periods else 8, periods=periods, dtype=F64)
     xs, h0 = rand(13, 2), rand(cw.hidden_size)
-    out, h_n = cw(xs, h0[None])
+    out, (h_n, steps) = cw(xs, h0[None])
     ref = clockwork_loop(cw, xs, h0)
+    assert steps.tolist() == [13] and steps.dtype == torch.long
     assert (out - ref).abs().max() <= TOL
     assert (h_n[0] - ref[-1]).abs().max() <= TOL
 
@@ -51,10 +52,10 @@ def test_clockwork_matches_literal_loop(periods):
 def test_clockwork_layouts_agree():
     cw = rnnbook.ClockworkRNN(2, 8, batch_first=True, dtype=F64)
     x = rand(3, 7, 2)                                  # (N, L, H_in)
-    out, h_n = cw(x)
-    assert out.shape == (3, 7, 8) and h_n.shape == (1, 3, 8)
+    out, (h_n, steps) = cw(x)
+    assert out.shape == (3, 7, 8) and h_n.shape == (1, 3, 8) and steps.tolist() == [[7, 7, 7]]
     for n in range(3):
-        o1, h1 = cw(x[n])                              # unbatched (L, H_in)
+        o1, (h1, _) = cw(x[n])                         # unbatched (L, H_in)
         assert (o1 - out[n]).abs().max() <= TOL and (h1 - h_n[:, n]).abs().max() <= TOL
 
 

@@ -50,8 +50,10 @@ def qrnn_loop(q, xs, c0):
 def test_qrnn_matches_literal_loop(pooling, window, bptt):
     q = rnnbook.QRNN(3, 4, num_layers=2, window=window, pooling=pooling, bptt=bptt, dtype=F64)
     xs, c0 = rand(7, 3), rand(2, 4)
-    out, c_n = q(xs, c0)
+    out, (c_n, *windows) = q(xs, c0)
     ref, ref_c = qrnn_loop(q, xs, c0)
+    assert len(windows) == 2 and windows[0].shape == (window - 1, 3) and windows[1].shape == (window - 1, 4)
+    assert torch.equal(windows[0], xs[7 - (window - 1):])     # the last k − 1 inputs, oldest first
     assert (out - ref).abs().max() <= TOL and (c_n - ref_c).abs().max() <= TOL
 
 
@@ -72,7 +74,11 @@ def test_qrnn_is_causal():
 def test_qrnn_gradcheck(pooling, bptt):
     q = rnnbook.QRNN(2, 3, num_layers=2, window=2, pooling=pooling, bptt=bptt, dtype=F64)
     x, c0 = rand(5, 2, 2).requires_grad_(), rand(2, 2, 3).requires_grad_()
-    assert torch.autograd.gradcheck(lambda x, c0, *p: q(x, c0), (x, c0, *q.parameters()))
+    def flat(x, c0, *p):
+        out, state = q(x, c0)
+        return (out, *state)                           # c_n and both layers' windows
+
+    assert torch.autograd.gradcheck(flat, (x, c0, *q.parameters()))
 
 
 @pytest.mark.parametrize("pooling", ["f", "fo", "ifo"])
@@ -106,6 +112,8 @@ def test_batch_first_and_batch(layer, bptt):
     m = getattr(rnnbook, layer)(4, 3, batch_first=True, bptt=bptt, dtype=F64)
     x = rand(2, 6, 4)
     out, c_n = m(x)
+    c_n = c_n[0] if layer == "QRNN" else c_n               # the QRNN's state: (c, windows...)
     for n in range(2):
         o1, c1 = m(x[n])
+        c1 = c1[0] if layer == "QRNN" else c1
         assert (o1 - out[n]).abs().max() <= TOL and (c1 - c_n[:, n]).abs().max() <= TOL

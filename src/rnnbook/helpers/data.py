@@ -45,12 +45,22 @@ def echo_task(
 
     Symbols are drawn uniformly and independently from ``num_symbols``. Returns
     ``x`` (steps, batch, num_symbols) one-hot and ``y`` (steps, batch) with
-    ``y[t] = symbol[t - delay]``, and :data:`IGNORE_INDEX` for the first ``delay``
+    ``y[t] = symbol[t - delay]``, and :data:`rnnbook.seq.padding.IGNORE_INDEX` for the first ``delay``
     steps, where there is nothing to echo yet.
 
     A model that sees only ``x_t`` cannot beat chance (``1 / num_symbols``) here:
     ``symbol[t - delay]`` is independent of ``symbol[t]``. Remembering ``delay``
     symbols solves it exactly.
+
+    >>> import torch
+    >>> x, y = rnnbook.echo_task(batch=2, steps=5, num_symbols=3, delay=2,
+    ...                          generator=torch.Generator().manual_seed(0))
+    >>> tuple(x.shape), tuple(y.shape)                     # (steps, batch, num_symbols), (steps, batch)
+    ((5, 2, 3), (5, 2))
+    >>> torch.equal(y[2:], x.argmax(-1)[:-2])              # y_t = symbol_{t - 2}
+    True
+    >>> y[:2].tolist()                                     # nothing to echo yet: IGNORE_INDEX
+    [[-100, -100], [-100, -100]]
     """
     _check_generator(generator)
     check_int("batch", batch, minimum=1)
@@ -69,6 +79,12 @@ def sum_of_sines(steps: int, periods: tuple[int, ...] = (8, 32, 80, 160), *,
     produce ``y_t = (1/m) sum_k sin(2 pi t / P_k)`` for ``t = 0, ..., steps - 1``.
 
     Returns ``x`` (steps, 1, 1), all ones, and ``y`` (steps, 1, 1). Deterministic.
+
+    >>> x, y = rnnbook.sum_of_sines(100, periods=(4, 20))
+    >>> tuple(x.shape), tuple(y.shape), bool((x == 1).all())
+    ((100, 1, 1), (100, 1, 1), True)
+    >>> round(y[5].item(), 6)                              # (sin(2 pi 5/4) + sin(2 pi 5/20)) / 2
+    1.0
     """
     check_int("steps", steps, minimum=1)
     if not isinstance(periods, tuple) or not periods or not all(
@@ -83,7 +99,11 @@ def sum_of_sines(steps: int, periods: tuple[int, ...] = (8, 32, 80, 160), *,
 
 
 def zen_of_python() -> str:
-    """The Zen of Python, which every Python ships as ``this.s`` (rot13-encoded)."""
+    """The Zen of Python, which every Python ships as ``this.s`` (rot13-encoded).
+
+    >>> rnnbook.zen_of_python().splitlines()[2]
+    'Beautiful is better than ugly.'
+    """
     import codecs
     import contextlib
     import io
@@ -94,7 +114,14 @@ def zen_of_python() -> str:
 
 
 class CharVocab:
-    """Characters to ids and back: the sorted distinct characters of ``text``."""
+    """Characters to ids and back: the sorted distinct characters of ``text``.
+
+    >>> vocab = rnnbook.CharVocab("hello")
+    >>> vocab.chars, len(vocab)
+    (['e', 'h', 'l', 'o'], 4)
+    >>> vocab.encode("hole"), vocab.decode(vocab.encode("hole"))
+    ([1, 3, 2, 0], 'hole')
+    """
 
     def __init__(self, text: str):
         if not isinstance(text, str) or not text:
@@ -112,7 +139,12 @@ class CharVocab:
         return [self.index[c] for c in text]
 
     def decode(self, ids) -> str:
-        return "".join(self.chars[int(i)] for i in ids)
+        ids = [int(i) for i in ids]
+        bad = [i for i in ids if not 0 <= i < len(self.chars)]
+        if bad:
+            raise ValueError(f"ids must lie in [0, {len(self.chars) - 1}] (the vocabulary's size is "
+                             f"{len(self.chars)}), got {bad}")
+        return "".join(self.chars[i] for i in ids)
 
 
 #: The word categories of :func:`toy_grammar`.
@@ -129,7 +161,15 @@ def toy_grammar(num_sentences: int, *, generator: torch.Generator) -> list[list[
     """Sentences ``det [adj] noun verb det [adj] noun .`` with every word drawn uniformly
     from its category (:data:`rnnbook.helpers.data.TOY_CATEGORIES`) and each adjective present with probability
     1/2: words of one category are interchangeable, so a model has every reason to
-    represent them alike (as in Elman's "Finding structure in time")."""
+    represent them alike (as in Elman's "Finding structure in time").
+
+    >>> import torch
+    >>> sentences = rnnbook.toy_grammar(3, generator=torch.Generator().manual_seed(0))
+    >>> [" ".join(s) for s in sentences][0]
+    'the dog sees a fish .'
+    >>> all(s[-1] == "." and s[0] in rnnbook.TOY_CATEGORIES["determiner"] for s in sentences)
+    True
+    """
     _check_generator(generator)
     check_int("num_sentences", num_sentences, minimum=1)
 
@@ -151,7 +191,16 @@ def max_task(batch: int, min_len: int, max_len: int, num_symbols: int = 8, *,
     """N to 1: the label of a sequence is its largest symbol. Symbols uniform; lengths
     uniform in [min_len, max_len]. Returns tokens (max_len, batch) padded with 0, lengths
     (batch,) and labels (batch,). The largest symbol may sit anywhere, so a model must
-    read the whole sequence."""
+    read the whole sequence.
+
+    >>> import torch
+    >>> g = torch.Generator().manual_seed(0)
+    >>> tokens, lengths, labels = rnnbook.max_task(4, 2, 6, generator=g)   # lengths in [2, 6]
+    >>> tuple(tokens.shape), lengths.tolist(), labels.tolist()
+    ((6, 4), [6, 6, 5, 2], [6, 7, 7, 7])
+    >>> torch.equal(labels, tokens.max(0).values)          # the label is the largest symbol
+    True
+    """
     _check_generator(generator)
     check_int("min_len", min_len, minimum=1)
     check_int("max_len", max_len, minimum=min_len)
@@ -165,14 +214,30 @@ def max_task(batch: int, min_len: int, max_len: int, num_symbols: int = 8, *,
 
 def count_up_task(starts: Tensor, top: int) -> list[list[int]]:
     """1 to N: from a start digit ``s``, the sequence ``s, s+1, ..., top`` (then an end token,
-    added by the caller): one input, an output whose length depends on it."""
+    added by the caller): one input, an output whose length depends on it.
+
+    >>> import torch
+    >>> rnnbook.count_up_task(torch.tensor([7, 4]), top=9)
+    [[7, 8, 9], [4, 5, 6, 7, 8, 9]]
+    """
+    check_int("top", top, minimum=0)
+    if not isinstance(starts, Tensor) or starts.is_floating_point() or starts.is_complex() or starts.dtype == torch.bool:
+        raise TypeError(f"starts must be an integer tensor of start digits, got {getattr(starts, 'dtype', type(starts).__name__)}")
+    if starts.numel() and (starts.min() < 0 or starts.max() > top):
+        raise ValueError(f"starts must lie in [0, {top}] (top={top}), got values in [{int(starts.min())}, {int(starts.max())}]")
     return [list(range(int(s), top + 1)) for s in starts]
 
 
 def collapse_task(batch: int, min_len: int, max_len: int, num_symbols: int = 4, *,
                   generator: torch.Generator) -> tuple[list[list[int]], list[list[int]]]:
     """N to M: the target is the source with runs of a repeated symbol collapsed to one
-    (``a a b c c c -> a b c``), so M <= N and M varies. Returns (sources, targets) as lists."""
+    (``a a b c c c -> a b c``), so M <= N and M varies. Returns (sources, targets) as lists.
+
+    >>> import torch
+    >>> sources, targets = rnnbook.collapse_task(2, 3, 8, generator=torch.Generator().manual_seed(0))
+    >>> sources[0], targets[0]
+    ([3, 1, 0, 3, 3], [3, 1, 0, 3])
+    """
     _check_generator(generator)
     check_int("min_len", min_len, minimum=1)
     check_int("max_len", max_len, minimum=min_len)
@@ -228,6 +293,14 @@ class DatePairs:
     ``sources``/``targets`` the strings; ``spans[n]`` maps ``'day'``, ``'month'``,
     ``'year'`` (and ``'weekday'`` where shown) to the source positions ``[a, b)`` that
     spell it; ``formats[n]`` is the index of the format in :data:`DATE_FORMATS`.
+
+    >>> import torch
+    >>> pairs = rnnbook.date_pairs(3, generator=torch.Generator().manual_seed(0))
+    >>> len(pairs), tuple(pairs.tgt.shape), pairs.tgt_lengths.tolist()   # M = 10 characters + END
+    (3, (11, 3), [11, 11, 11])
+    >>> first = pairs.subset(torch.tensor([0]))
+    >>> first.sources, first.targets
+    (['10/10/56'], ['2056-10-10'])
     """
 
     src: Tensor
@@ -266,7 +339,11 @@ def _render_date(day: _dt.date, fmt: Sequence[str]) -> tuple[str, dict[str, tupl
 
 
 def encode_chars(text: str, chars: Sequence[str]) -> list[int]:
-    """Character ids of ``text`` in a vocabulary ``chars`` (id = 3 + position; 0-2 are special)."""
+    """Character ids of ``text`` in a vocabulary ``chars`` (id = 3 + position; 0-2 are special).
+
+    >>> rnnbook.encode_chars("2026-11-27", rnnbook.DATE_TARGET_CHARS)   # ids 3, 4, ...
+    [6, 4, 6, 10, 3, 5, 5, 3, 6, 11]
+    """
     index = {c: i + 3 for i, c in enumerate(chars)}
     missing = sorted(set(text) - set(index))
     if missing:
@@ -275,10 +352,21 @@ def encode_chars(text: str, chars: Sequence[str]) -> list[int]:
 
 
 def decode_chars(ids: Sequence[int], chars: Sequence[str]) -> str:
-    """The text of character ids (special ids are dropped; reading stops at :data:`END`)."""
+    """The text of character ids (special ids are dropped; reading stops at :data:`END`).
+
+    >>> ids = rnnbook.encode_chars("1999-01-31", rnnbook.DATE_TARGET_CHARS) + [rnnbook.END, 0]
+    >>> rnnbook.decode_chars(ids, rnnbook.DATE_TARGET_CHARS)
+    '1999-01-31'
+    """
     out = []
     for i in ids:
+        if isinstance(i, bool) or not (isinstance(i, int) or (isinstance(i, torch.Tensor) and i.dim() == 0
+                                                             and not i.is_floating_point())):
+            raise TypeError(f"ids must be integer character ids, got {i!r} of type {type(i).__name__}")
         i = int(i)
+        if not 0 <= i < len(chars) + 3:
+            raise ValueError(f"ids must lie in [0, {len(chars) + 2}] (3 special ids, then {len(chars)} "
+                             f"characters), got {i}")
         if i == END:
             break
         if i >= 3:
@@ -296,6 +384,15 @@ def date_pairs(n: int, *, generator: torch.Generator, first: _dt.date = _dt.date
     Dates are made with Python's ``datetime``; names are English, independent of the
     locale. With ``exclude``, no date of ``exclude`` is drawn (in any format): a held-out
     test set shares no date with the training set. Returns :class:`DatePairs`.
+
+    >>> import torch
+    >>> pairs = rnnbook.date_pairs(2, generator=torch.Generator().manual_seed(1), formats=[9])
+    >>> pairs.sources, pairs.targets
+    (['Saturday, March 4, 2023', 'Monday, October 23, 2045'], ['2023-03-04', '2045-10-23'])
+    >>> tuple(pairs.src.shape), pairs.src_lengths.tolist() # time-major (L, N), padded with PAD
+    ((24, 2), [23, 24])
+    >>> rnnbook.decode_chars(pairs.tgt[:, 0], rnnbook.DATE_TARGET_CHARS) == pairs.targets[0]
+    True
     """
     _check_generator(generator)
     check_int("n", n, minimum=1)
@@ -354,6 +451,15 @@ def adding_problem(
 
     Predicting the mean, 1, for every sequence gives MSE = Var(u1 + u2) = 2/12 = 1/6 ~ 0.167:
     the baseline to beat. Solving it needs a memory that spans the whole sequence.
+
+    >>> import torch
+    >>> x, y = rnnbook.adding_problem(batch=3, steps=10, generator=torch.Generator().manual_seed(0))
+    >>> tuple(x.shape), tuple(y.shape)                     # (steps, batch, 2), (batch,)
+    ((10, 3, 2), (3,))
+    >>> x[..., 1].sum(0).tolist()                          # two marked steps per sequence
+    [2.0, 2.0, 2.0]
+    >>> torch.allclose(y, (x[..., 0] * x[..., 1]).sum(0))  # y = the sum of the marked values
+    True
     """
     _check_generator(generator)
     check_int("batch", batch, minimum=1)
@@ -383,12 +489,18 @@ def future_task(
 
     Symbols are drawn uniformly and independently from ``num_symbols``. Returns ``x``
     (steps, batch, num_symbols) one-hot and ``y`` (steps, batch) with
-    ``y[t] = symbol[t + shift]``, and :data:`IGNORE_INDEX` for the last ``shift`` steps,
+    ``y[t] = symbol[t + shift]``, and :data:`rnnbook.seq.padding.IGNORE_INDEX` for the last ``shift`` steps,
     which have no future to predict.
 
     A model that reads the sequence forwards only cannot beat chance (``1 / num_symbols``):
     ``symbol[t + shift]`` is independent of everything up to step ``t``. A bidirectional
     model, which also reads it backwards, can solve it exactly.
+
+    >>> import torch
+    >>> x, y = rnnbook.future_task(batch=2, steps=6, num_symbols=4, shift=3,
+    ...                            generator=torch.Generator().manual_seed(0))
+    >>> tuple(x.shape), torch.equal(y[:3], x.argmax(-1)[3:]), y[3:].tolist()
+    ((6, 2, 4), True, [[-100, -100], [-100, -100], [-100, -100]])
     """
     _check_generator(generator)
     check_int("batch", batch, minimum=1)

@@ -22,6 +22,9 @@ def source_lines(obj: object, *needles: str) -> list[str]:
 
     Raises ValueError if no needle is given or a needle matches no line (a renamed
     variable then fails loudly instead of printing nothing).
+
+    >>> rnnbook.source_lines(rnnbook.gru_step, "h_t = (1 - z_t)")
+    ['# h_t = (1 - z_t) * n_t + z_t * h_{t-1}']
     """
     if not needles:
         raise ValueError("needles must name at least one string to look for, got none")
@@ -38,7 +41,12 @@ def source_lines(obj: object, *needles: str) -> list[str]:
 
 def show_source(obj: object, *needles: str) -> None:
     """Print the lines of ``obj``'s source that contain one of ``needles`` (see
-    :func:`source_lines`)."""
+    :func:`source_lines`).
+
+    >>> rnnbook.show_source(rnnbook.gru_step, "n = torch.tanh(gi_n + r", "return (1 - z)")
+    n = torch.tanh(gi_n + r * gh_n)
+    return (1 - z) * n + z * h
+    """
     for line in source_lines(obj, *needles):
         print(line)
 
@@ -59,6 +67,14 @@ def count_torch_calls(fn: Callable[..., object], *args: object, **kwargs: object
 
     A C++ kernel counts as one call, whatever it does inside: ``torch.nn.LSTM`` runs
     its whole loop over time in one call.
+
+    >>> import torch
+    >>> rnn, elman = torch.nn.RNN(3, 4), rnnbook.ElmanNetwork(3, 4, 2)
+    >>> calls = lambda model, L: rnnbook.count_torch_calls(model, torch.zeros(L, 1, 3))
+    >>> calls(rnn, 20) - calls(rnn, 10)                    # torch's loop runs in C++: no more calls
+    0
+    >>> (calls(elman, 20) - calls(elman, 10)) // 10        # a Python loop: calls per time step
+    5
     """
     if not callable(fn):
         raise TypeError(f"fn must be callable, got {type(fn).__name__}")

@@ -26,7 +26,19 @@ COLORS = {"x": "#4C72B0", "h": "#DD8452", "o": "#55A868", "recurrent": "#C44E52"
 @dataclass
 class Diagram:
     """A drawn graph: ``nodes`` maps a node's label to its (x, y) centre, ``edges`` lists
-    ``(source, target, label)`` triples in drawing order."""
+    ``(source, target, label)`` triples in drawing order.
+
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> from rnnbook.helpers import plot
+    >>> d = plot.unrolled_rnn(steps=2)
+    >>> d.edges_labelled("W_hh")                           # the same W_hh at every step
+    [('h', 'h'), ('h_0', 'h_1'), ('h_1', 'h_2')]
+    >>> d.paths("x_1", "o_2")                              # x_1 reaches o_2 only through h_1 -> h_2
+    [['x_1', 'h_1', 'h_2', 'o_2']]
+    >>> plt.close(d.figure)
+    """
 
     figure: Figure
     nodes: dict[str, tuple[float, float]] = field(default_factory=dict)
@@ -91,6 +103,17 @@ def unrolled_rnn(steps: int = 4, *, figsize: tuple[float, float] | None = None) 
     Nodes are named ``x_t``, ``h_t``, ``o_t`` (t = 1..steps), ``h_0`` and, for the folded
     network, ``x``, ``h``, ``o``. Edge labels are the notes' weight names
     ``W_xh``, ``W_hh``, ``W_ho``: the same three matrices at every step.
+
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> from rnnbook.helpers import plot
+    >>> d = plot.unrolled_rnn(steps=3)
+    >>> sorted({label for _, _, label in d.edges})         # three matrices, shared over time
+    ['W_hh', 'W_ho', 'W_xh']
+    >>> len(d.edges_labelled("W_xh"))                      # folded x -> h, and x_t -> h_t for t = 1..3
+    4
+    >>> plt.close(d.figure)
     """
     check_int("steps", steps, minimum=1)
     width = 4.2 + 1.6 * steps
@@ -179,6 +202,16 @@ def cell_diagram(kind: str, *, ax: Axes | None = None) -> Diagram:
     returned :class:`Diagram` has every node's kind in ``kinds``, so a chapter can check
     what the picture claims, e.g. that the LSTM's memory path has no weight matrix on it:
     ``all(d.kinds[n] == "pointwise" for n in d.paths("c_prev", "c")[0][1:-1])``.
+
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> from rnnbook.helpers import plot
+    >>> d = plot.cell_diagram("lstm")
+    >>> path = d.paths("c_prev", "c")[0]
+    >>> path, all(d.kinds[n] == "pointwise" for n in path[1:-1])   # no weight matrix on c's path
+    (['c_prev', 'mul_f', 'add', 'c'], True)
+    >>> plt.close(d.figure)
     """
     if kind not in CELL_KINDS:
         raise ValueError(f"kind must be one of {', '.join(map(repr, CELL_KINDS))}; got {kind!r}")
@@ -227,7 +260,17 @@ def _style_line_plot(ax: Axes, xlabel: str, ylabel: str, which: str = "major") -
 
 def curves(series: dict[str, list[float]], *, ax: Axes | None = None, xlabel: str = "training step",
            ylabel: str = "loss", logy: bool = False, smooth: int = 1) -> Axes:
-    """Plot named curves (e.g. training losses) on one axes; ``smooth`` > 1 draws a moving average."""
+    """Plot named curves (e.g. training losses) on one axes; ``smooth`` > 1 draws a moving average.
+
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> from rnnbook.helpers import plot
+    >>> ax = plot.curves({"RNN": [1.0, 0.6, 0.5], "LSTM": [1.0, 0.4, 0.2]}, logy=True)
+    >>> [line.get_label() for line in ax.lines], ax.get_yscale()
+    (['RNN', 'LSTM'], 'log')
+    >>> plt.close(ax.figure)
+    """
     if not isinstance(series, dict) or not series:
         raise TypeError("series must be a non-empty dict mapping a name to a list of values")
     check_int("smooth", smooth, minimum=1)
@@ -244,7 +287,18 @@ def curves(series: dict[str, list[float]], *, ax: Axes | None = None, xlabel: st
 
 
 def block_mask(mask, periods, *, ax: Axes | None = None) -> Axes:
-    """Draw a 0/1 connection mask (rows receive, columns send) with module boundaries and periods."""
+    """Draw a 0/1 connection mask (rows receive, columns send) with module boundaries and periods.
+
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> from rnnbook.helpers import plot
+    >>> cw = rnnbook.ClockworkRNN(2, 6, periods=(1, 2, 4))
+    >>> ax = plot.block_mask(cw.mask, cw.periods)          # block upper triangular
+    >>> [t.get_text() for t in ax.get_xticklabels()]
+    ['T=1', 'T=2', 'T=4']
+    >>> plt.close(ax.figure)
+    """
     import numpy as np
 
     m = np.asarray(mask, dtype=float)
@@ -269,7 +323,18 @@ def block_mask(mask, periods, *, ax: Axes | None = None) -> Axes:
 
 def loglog(x: list[float], series: dict[str, list[float]], *, ax: Axes | None = None,
            xlabel: str = "", ylabel: str = "") -> Axes:
-    """Plot named series against ``x`` on log-log axes, with markers (e.g. time against length)."""
+    """Plot named series against ``x`` on log-log axes, with markers (e.g. time against length).
+
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> from rnnbook.helpers import plot
+    >>> ax = plot.loglog([16, 32, 64], {"loop": [1.0, 2.0, 4.0], "scan": [1.0, 1.2, 1.4]},
+    ...                  xlabel="T", ylabel="time (s)")
+    >>> ax.get_xscale(), ax.get_yscale(), len(ax.lines)
+    ('log', 'log', 2)
+    >>> plt.close(ax.figure)
+    """
     if not isinstance(series, dict) or not series:
         raise TypeError("series must be a non-empty dict mapping a name to a list of values")
     if ax is None:
@@ -309,6 +374,17 @@ def rnn_structure(kind: str, n: int = 3, m: int = 3, *, ax: Axes | None = None) 
     input sets ``h_0``); ``E`` (a token embedded and fed back: dashed from ``o_{t-1}``);
     ``c`` (the encoder's final state, the context, starts the decoder); ``W_ss``, ``W_so``
     (the decoder's own weights).
+
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> from rnnbook.helpers import plot
+    >>> d = plot.rnn_structure("n_to_m", n=2, m=2)
+    >>> d.edges_labelled("c")                              # the context starts the decoder
+    [('h_2', 's_1')]
+    >>> d.edges_labelled("E")                              # y_0, then each output fed back
+    [('y_0', 's_1'), ('o_1', 's_2')]
+    >>> plt.close(d.figure)
     """
     from rnnbook._validate import check_choice
 
@@ -374,7 +450,18 @@ def rnn_structure(kind: str, n: int = 3, m: int = 3, *, ax: Axes | None = None) 
 def embedding_map(coords, labels: list[str], groups: list[str], *, ax: Axes | None = None,
                   title: str = "") -> Axes:
     """Scatter 2-D points (e.g. :func:`rnnbook.seq.embedding.pca_2d` of an embedding table), one
-    colour per group, each point labelled."""
+    colour per group, each point labelled.
+
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> from rnnbook.helpers import plot
+    >>> coords = [(0.0, 1.0), (0.2, 0.9), (-1.0, 0.0)]
+    >>> ax = plot.embedding_map(coords, ["cat", "dog", "sees"], ["noun", "noun", "verb"])
+    >>> [text.get_text() for text in ax.texts], len(ax.collections)   # one colour per group
+    (['cat', 'dog', 'sees'], 2)
+    >>> plt.close(ax.figure)
+    """
     if len(labels) != len(coords) or len(groups) != len(coords):
         raise ValueError(
             f"labels and groups must have one entry per point ({len(coords)}), "
@@ -404,7 +491,17 @@ def gradient_decay(measured: dict[str, list[float]], bounds: dict[str, list[floa
                    ax: Axes | None = None, xlabel: str = "distance in time  $T - t$",
                    ylabel: str = r"$\|\partial L_T / \partial h_t\|$") -> Axes:
     """Gradient norms against the distance in time, on a log scale: each ``measured`` curve
-    solid, its ``bounds`` curve (same name) dashed in the same colour."""
+    solid, its ``bounds`` curve (same name) dashed in the same colour.
+
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> from rnnbook.helpers import plot
+    >>> ax = plot.gradient_decay({"rho = 0.5": [1.0, 0.4, 0.2]}, {"rho = 0.5": [1.0, 0.5, 0.25]})
+    >>> [line.get_linestyle() for line in ax.lines], ax.get_yscale()   # measured solid, bound dashed
+    (['-', '--'], 'log')
+    >>> plt.close(ax.figure)
+    """
     if not isinstance(measured, dict) or not measured:
         raise TypeError("measured must be a non-empty dict mapping a name to a list of norms")
     bounds = bounds or {}
@@ -425,7 +522,19 @@ def attention_heatmap(weights, source: list[str], output: list[str], *, ax: Axes
                       title: str | None = None) -> Axes:
     """Draw attention weights (T, L) as a heatmap: one row per output token (``output``,
     T labels), one column per source position (``source``, L labels), darker = more weight.
-    Returns the axes; the data drawn is ``weights`` itself (``ax.images[0].get_array()``)."""
+    Returns the axes; the data drawn is ``weights`` itself (``ax.images[0].get_array()``).
+
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> import torch
+    >>> from rnnbook.helpers import plot
+    >>> weights = torch.tensor([[0.9, 0.1, 0.0], [0.2, 0.3, 0.5]])   # (T, L)
+    >>> ax = plot.attention_heatmap(weights, source=["2", "0", " "], output=["y1", "y2"])
+    >>> ax.images[0].get_array().shape, [t.get_text() for t in ax.get_xticklabels()]
+    ((2, 3), ['2', '0', '␣'])
+    >>> plt.close(ax.figure)
+    """
     import numpy as np
 
     w = np.asarray(weights.detach().cpu() if hasattr(weights, "detach") else weights, dtype=float)

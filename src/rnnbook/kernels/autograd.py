@@ -5,7 +5,7 @@ The backward of each ``torch.autograd.Function`` in :mod:`rnnbook.kernels`,
 operations and without autograd, so it cannot itself be differentiated. Left alone, a
 second derivative through it (``torch.autograd.functional.hessian``, ``hvp``, ``jvp``,
 double backward) would either fail with a vague message or, through the ``strict=False``
-functions, come out as zeros. :func:`first_order_only` makes it fail with the way out in
+functions, come out as zeros. ``first_order_only`` makes it fail with the way out in
 the message, while a ``create_graph=True`` pass that never differentiates through these
 backwards (a penalty on another layer's gradient) still works: the layers' readable paths (``bptt="autograd"``,
 ``bptt="autograd"``) are plain autograd and have every derivative.
@@ -21,7 +21,7 @@ from torch import Tensor
 from torch.autograd import forward_ad as fwAD
 from torch.autograd.function import once_differentiable
 
-__all__: list[str] = []
+__all__ = ["has_tangent", "with_previous", "first_order_only"]
 
 # grad ⊙ y (1 − y) and grad ⊙ (1 − y²) from the output y of σ / tanh, in one pass each,
 # written into a given tensor (the out= forms of the ops torch's own autograd uses)
@@ -66,7 +66,7 @@ class _SecondDerivativeError(torch.autograd.Function):
 def first_order_only(backward: Callable) -> Callable:
     """``once_differentiable``, plus a clear error when something is differentiated through
     the backward. With ``create_graph=True`` (grad mode is on inside a backward pass exactly
-    then) each gradient it returns is passed through :class:`_SecondDerivativeError`, tied to
+    then) each gradient it returns is passed through ``_SecondDerivativeError``, tied to
     every saved tensor and incoming gradient that requires grad: a first-order use of the
     result (say, a penalty on another layer's gradient) goes through, a second derivative
     through this backward raises."""

@@ -17,14 +17,35 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from rnnbook.kernels import native
 from rnnbook.kernels.autograd import first_order_only
-from rnnbook.kernels.ops import incoming_gradients, t_product, tanh_
+from rnnbook.kernels.ops import incoming_gradients, last_gradient, t_product, tanh_
 from rnnbook.kernels.private import linear, pack_weight
 
 __all__ = ["ElmanBPTT", "elman_bptt"]
 
 # rows (steps × batch) of the blocks in which ElmanBPTT's backward sums its products over time
 _BLOCK_ROWS = 256
+
+
+def _block(out: Tensor, a: int, b: int, d: Tensor, dh: Tensor, grads, w_t: Tensor, nonlinearity: str) -> Tensor:
+    """Steps ``b − 1`` down to ``a`` of :class:`ElmanBPTT`'s backward: ``δ_t`` into ``d``
+    (b − a, N, H); returns ``dh_{a−1} = g_{a−1} + δ_a W_hh`` (for ``a = 0``: ``δ_1 W_hh``, the
+    gradient of ``h_0``) from ``dh = dh_{b−1}``."""
+    # act'(a_t) from the saved h_t: 1 − h_t² for tanh, [h_t > 0] for relu, in δ's buffer
+    if nonlinearity == "tanh":
+        torch.mul(out[a:b], out[a:b], out=d).neg_().add_(1)
+    else:
+        torch.gt(out[a:b], 0, out=d)
+    ds = d.unbind(0)
+    for t in range(b - 1, a - 1, -1):
+        # δ_t = dh_t ⊙ act'(a_t)
+        ds[t - a].mul_(dh)
+        # dh_{t-1} = g_{t-1} + δ_t W_hh
+        dh = linear(ds[t - a], w_t)
+        if t > 0 and grads is not None:
+            dh.add_(grads[t - 1])
+    return dh
 
 
 class ElmanBPTT(torch.autograd.Function):
@@ -51,13 +72,17 @@ class ElmanBPTT(torch.autograd.Function):
         bias = bias_ih if bias_hh is None else (bias_hh if bias_ih is None else bias_ih + bias_hh)
         # a_t without its recurrent term, all steps in one product: x_t W_ih^T + b_ih + b_hh
         out = linear(x.reshape(L * N, -1), weight_ih.contiguous(), bias).view(L, N, -1).detach()
-        weight = pack_weight(weight_hh, N)
-        h = h0
-        for a in out.unbind(0):
-            # a_t += h_{t-1} W_hh^T
-            a.add_(linear(h, weight))
-            # h_t = act(a_t), over a_t
-            h = tanh_(a) if nonlinearity == "tanh" else a.relu_()
+        if native.usable(out, h0, weight_hh):
+            # the same loop in C (rnnbook.kernels.native), over out
+            native.elman_forward(out, h0.contiguous(), weight_hh.contiguous(), nonlinearity == "relu")
+        else:
+            weight = pack_weight(weight_hh, N)
+            h = h0
+            for a in out.unbind(0):
+                # a_t += h_{t-1} W_hh^T
+                a.add_(linear(h, weight))
+                # h_t = act(a_t), over a_t
+                h = tanh_(a) if nonlinearity == "tanh" else a.relu_()
         need = ctx.needs_input_grad
         ctx.nonlinearity = nonlinearity
         ctx.has_bias = (bias_ih is not None, bias_hh is not None)
@@ -73,10 +98,16 @@ class ElmanBPTT(torch.autograd.Function):
         need = ctx.needs_input_grad
         if grad_out is None and grad_last is None:
             return (None,) * 7
-        grads, dh = incoming_gradients(grad_out, grad_last, out[-1])
+        compiled = native.usable(out, h0, weight_hh, grad_out, grad_last)
+        if compiled:
+            dh = last_gradient(grad_out, grad_last, out)
+            g_all = grad_out.contiguous() if grad_out is not None else None
+            w_hh = weight_hh.contiguous()
+        else:
+            grads, dh = incoming_gradients(grad_out, grad_last, out[-1])
+            w_t = pack_weight(weight_hh.T, N)
         steps = max(1, _BLOCK_ROWS // N)  # steps per block
         delta = out.new_empty(min(steps, L), N, H)
-        w_t = pack_weight(weight_hh.T, N)
         w_ih_t = weight_ih.T.contiguous() if need[0] else None
         dx = torch.empty(x.shape if x is not None else (L, N, weight_ih.shape[1]), dtype=out.dtype,
                          device=out.device) if need[0] else None
@@ -84,22 +115,13 @@ class ElmanBPTT(torch.autograd.Function):
         for b in range(L, 0, -steps):
             a = max(0, b - steps)
             d = delta[:b - a]
-            # act'(a_t) from the saved h_t: 1 − h_t² for tanh, [h_t > 0] for relu, in δ's buffer
-            if ctx.nonlinearity == "tanh":
-                torch.mul(out[a:b], out[a:b], out=d).neg_().add_(1)
+            if compiled:
+                # the block's steps in C (rnnbook.kernels.native): δ_t into d, dh down to dh_{a-1}
+                native.elman_backward(a, b, out, g_all, dh, d, w_hh, ctx.nonlinearity == "relu")
             else:
-                torch.gt(out[a:b], 0, out=d)
-            ds = d.unbind(0)
-            for t in range(b - 1, a - 1, -1):
-                # δ_t = dh_t ⊙ act'(a_t)
-                ds[t - a].mul_(dh)
-                if t > 0:
-                    # dh_{t-1} = g_{t-1} + δ_t W_hh
-                    dh = linear(ds[t - a], w_t)
-                    if grads is not None:
-                        dh.add_(grads[t - 1])
-                elif need[1]:
-                    dh0 = linear(ds[0], w_t)  # ∂L/∂h_0 = δ_1 W_hh
+                dh = _block(out, a, b, d, dh, grads, w_t, ctx.nonlinearity)
+            if a == 0 and need[1]:
+                dh0 = dh  # ∂L/∂h_0 = δ_1 W_hh
             # the block's share of the sums over t
             flat = d.flatten(0, 1)
             if need[3]:

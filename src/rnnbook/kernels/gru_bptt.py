@@ -19,11 +19,13 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from rnnbook.kernels import native
 from rnnbook.kernels.autograd import first_order_only, sigmoid_backward, with_previous
 from rnnbook.kernels.ops import (
     check_overwrite,
     gate_buffer,
     incoming_gradients,
+    last_gradient,
     t_product,
     tanh_,
     weight_grads,
@@ -63,6 +65,16 @@ class GRUBPTT(torch.autograd.Function):
         need = any(ctx.needs_input_grad)
         out = gi.new_empty(L, N, H)
         hn = gi.new_empty(L, N, H) if need else None  # hn_t, kept for the factors
+        ctx.has_bias = bias_hh is not None
+        if buf.is_contiguous() and native.usable(buf, h0, weight_hh, bias_hh):
+            # the loop in C (rnnbook.kernels.native), the same equations; it writes the factors
+            # computed below (C_t over buf, Bn_t over hn, z_t) step by step
+            z_saved = torch.empty_like(out) if need else None
+            bias = bias_hh.contiguous() if bias_hh is not None else buf.new_zeros(H3)
+            native.gru_forward(buf, h0.contiguous(), weight_hh.contiguous(), bias, out, hn, z_saved)
+            if need:
+                ctx.save_for_backward(h0, weight_hh, out, buf, hn, z_saved)
+            return out, out[-1].clone(), buf
         weight = pack_weight(weight_hh, N)
         bufs, outs = buf.unbind(0), out.unbind(0)
         h = h0
@@ -115,6 +127,14 @@ class GRUBPTT(torch.autograd.Function):
             return None, None, None, None, None
         # each step reads its factors once: unless the graph is kept, its gradients go over them
         reuse = not keep_graph()
+        if native.usable(coef, h0, weight_hh, grad_out, grad_last):
+            # the loop in C (rnnbook.kernels.native); it writes over its arguments: copies if the graph is kept
+            dgh = coef if reuse else coef.clone()
+            dgi_n = bn if reuse else bn.clone()
+            dh = last_gradient(grad_out, grad_last, out)
+            native.gru_backward(dgh, dgi_n, z, grad_out.contiguous() if grad_out is not None else None, dh,
+                                weight_hh.contiguous())
+            return GRUBPTT._gradients(ctx, dgh, dgi_n, dh, h0, out)
         dgh = coef if reuse else torch.empty_like(coef)  # ∂L/∂gh_t for all t
         dgi_n = bn if reuse else torch.empty_like(bn)  # δn_t for all t
         dghs, coefs = dgh.view(L, N, 3, H).unbind(0), coef.view(L, N, 3, H).unbind(0)
@@ -129,6 +149,12 @@ class GRUBPTT(torch.autograd.Function):
             # dh_{t-1} = g_{t-1} + dh_t ⊙ z_t + (∂L/∂gh_t) W_hh
             prev = linear(dgh_flat[t], w_t).addcmul_(dh, zs[t])
             dh = prev.add_(grads[t - 1]) if t > 0 and grads is not None else prev
+        return GRUBPTT._gradients(ctx, dgh, dgi_n, dh, h0, out)
+
+    @staticmethod
+    def _gradients(ctx, dgh, dgi_n, dh, h0, out):
+        """The Function's gradients from ``∂L/∂gh_t`` and ``δn_t`` of all steps and ``∂L/∂h_0``."""
+        H = out.shape[2]
         need = ctx.needs_input_grad
         dw, db = weight_grads(dgh, h0, out, need[2], need[3] and ctx.has_bias)
         dgi = None

@@ -18,12 +18,14 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from rnnbook.kernels import native
 from rnnbook.kernels.autograd import first_order_only
 from rnnbook.kernels.ops import (
     TANH_MIN_NUMEL,
     check_overwrite,
     gate_buffer,
     incoming_gradients,
+    last_gradient,
     t_product,
     weight_grads,
 )
@@ -41,7 +43,7 @@ class LSTMBPTT(torch.autograd.Function):
     ``(h_1 … h_L, h_L, c_L, buffer)``, shapes (L, N, H_out), (N, H_out), (N, H) and (L, N, 4H):
     the buffer that holds the gates and then the backward's factors, ``gi`` itself (marked
     dirty) when ``overwrite_gi`` is True and ``gi`` is contiguous, else a new tensor. As in
-    :class:`GRUBPTT`, a backward pass after which autograd frees the graph writes the gates'
+    :class:`rnnbook.kernels.gru_bptt.GRUBPTT`, a backward pass after which autograd frees the graph writes the gates'
     gradients over their factors.
     """
 
@@ -52,6 +54,9 @@ class LSTMBPTT(torch.autograd.Function):
         L, N, H4 = gates.shape
         H = H4 // 4
         proj = weight_hr is not None
+        ctx.has_bias, ctx.proj = bias_hh is not None, proj
+        if gates.is_contiguous() and native.usable(gates, h0, c0, weight_hh, weight_hr):
+            return LSTMBPTT._compiled_forward(ctx, gates, h0, c0, weight_hh, weight_hr)
         out = gi.new_empty(L, N, weight_hr.shape[0] if proj else H)
         m = gi.new_empty(L, N, H) if proj else out  # m_t = o_t ⊙ tanh(c_t)
         cs = gi.new_empty(L + 1, N, H)  # c_0 … c_L
@@ -90,7 +95,6 @@ class LSTMBPTT(torch.autograd.Function):
         if identity:
             tanh_c.mul_(2).sub_(1)  # tanh(c_t) = 2 σ(2 c_t) − 1, all t
         c_n = cs[L].clone()
-        ctx.has_bias, ctx.proj = bias_hh is not None, proj
         if not any(ctx.needs_input_grad):
             return out, out[-1].clone(), c_n, gates
         # The factors of dc_t / dm_t in the pre-activation gradients, for all t at once,
@@ -111,6 +115,26 @@ class LSTMBPTT(torch.autograd.Function):
         return out, out[-1].clone(), c_n, gates  # h_L apart: its gradient needs no (L, N, H_out) zeros
 
     @staticmethod
+    def _compiled_forward(ctx, gates, h0, c0, weight_hh, weight_hr):
+        """The forward loop in C (:mod:`rnnbook.kernels.native`): the same equations and the same
+        saved tensors (the backward's factors over ``gates``, ``f_t``, ``o_t (1 − tanh²(c_t))``)
+        as the Python loop, which runs where the compiled one cannot."""
+        L, N, H4 = gates.shape
+        H = H4 // 4
+        need = any(ctx.needs_input_grad)
+        w_hr = weight_hr.contiguous() if ctx.proj else None
+        out = gates.new_empty(L, N, w_hr.shape[0] if ctx.proj else H)
+        m = gates.new_empty(L, N, H) if ctx.proj else None
+        c_n = gates.new_empty(N, H)
+        f = gates.new_empty(L, N, H) if need else None
+        dtanh = gates.new_empty(L, N, H) if need else None
+        native.lstm_forward(gates, h0.contiguous(), c0.contiguous(), weight_hh.contiguous(), w_hr, out, m, c_n,
+                            f, dtanh)
+        if need:
+            ctx.save_for_backward(h0, weight_hh, weight_hr, out, m, gates, f, dtanh)
+        return out, out[-1].clone(), c_n, gates
+
+    @staticmethod
     @first_order_only
     def backward(ctx, grad_out, grad_h_last, grad_c_n, _grad_buf):
         h0, weight_hh, weight_hr, out, m, coef, f, dtanh = ctx.saved_tensors
@@ -122,6 +146,18 @@ class LSTMBPTT(torch.autograd.Function):
         # δ_t = [δi_t, δf_t, δg_t, δo_t] for all t; each step reads its factors once, so unless
         # the graph is kept (retain_graph), δ_t goes over them
         delta = coef if not keep_graph() else torch.empty_like(coef)
+        if native.usable(coef, h0, weight_hh, weight_hr, grad_out, grad_h_last, grad_c_n):
+            # the loop in C (rnnbook.kernels.native), the same steps as the Python loop below
+            dh = last_gradient(grad_out, grad_h_last, out)  # dh_L, in a buffer of its own
+            dc = grad_c_n.clone(memory_format=torch.contiguous_format) if grad_c_n is not None else dtanh.new_zeros(N, H)
+            dhs = torch.empty_like(out) if proj else None
+            native.lstm_backward(coef, delta, f, dtanh, grad_out.contiguous() if grad_out is not None else None, dh, dc,
+                                 weight_hh.contiguous(), weight_hr.contiguous() if proj else None, dhs,
+                                 dc.new_empty(N, H) if proj else None)
+            need = ctx.needs_input_grad
+            dw, db = weight_grads(delta, h0, out, need[3], need[4] and ctx.has_bias)
+            dw_hr = t_product(dhs.flatten(0, 1), m.flatten(0, 1)) if proj and need[5] else None
+            return delta, dh if need[1] else None, dc if need[2] else None, dw, db, dw_hr, None
         # per step: the (N, 3, H) block of δi, δf, δg (one product with dc_t) and δo (N, H)
         d_ifg, d_o = delta.view(L, N, 4, H)[:, :, :3].unbind(0), delta.view(L, N, 4, H)[:, :, 3].unbind(0)
         k_ifg, k_o = coef.view(L, N, 4, H)[:, :, :3].unbind(0), coef.view(L, N, 4, H)[:, :, 3].unbind(0)
@@ -162,7 +198,7 @@ def lstm_bptt(gi: Tensor, h0: Tensor, c0: Tensor, weight_hh: Tensor, bias_hh: Te
     cell state ``c_L`` (N, H) from
     ``gi`` (L, N, 4H), ``h0`` (N, H_out), ``c0`` (N, H), with the hand-written BPTT backward
     (:class:`LSTMBPTT`). ``overwrite_gi=True`` lets it use ``gi``'s memory for the gates (as
-    in :func:`gru_bptt`): only for a ``gi`` nothing else reads afterwards."""
+    in :func:`rnnbook.kernels.gru_bptt.gru_bptt`): only for a ``gi`` nothing else reads afterwards."""
     check_overwrite(overwrite_gi)
     out, h_n, c_n, _ = LSTMBPTT.apply(gi, h0, c0, weight_hh, bias_hh, weight_hr, overwrite_gi)
     return out, h_n, c_n

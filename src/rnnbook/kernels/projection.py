@@ -3,6 +3,12 @@ r"""The input projection of a recurrent layer, for all time steps in one matrix 
 ``gi = x W_ih^T + b_ih`` does not depend on the recurrence, so the layers compute it for every
 step at once before the loop over time (:func:`project_inputs`); its backward is again one
 product per gradient.
+
+The QRNN's causal convolution is the same product on a wider input
+(:meth:`rnnbook.variants.qrnn.QRNN.preactivations`): the ``k`` inputs each step sees, laid
+side by side, (L, N, k d). The product keeps its input for the backward pass, so it keeps
+those ``k`` copies of each input (``k d`` numbers per step), where a convolution routine
+would keep one.
 """
 
 from __future__ import annotations
@@ -37,19 +43,19 @@ class InputProjection(torch.autograd.Function):
         L, N, _ = x.shape
         # detached: a plain tensor, not a view of the 2-D product, so that a Function after this
         # one may overwrite it in place (GRUBPTT with overwrite_gi)
-        return linear(x.reshape(L * N, -1), weight_ih.contiguous(), bias_ih).view(L, N, -1).detach()
+        return linear(x.reshape(L * N, x.shape[-1]), weight_ih.contiguous(), bias_ih).view(L, N, weight_ih.shape[0]).detach()
 
     @staticmethod
     @first_order_only
     def backward(ctx, grad):
         x, weight_ih = ctx.saved_tensors
         L, N, _ = ctx.shape
-        g = grad.reshape(L * N, -1)
+        g = grad.reshape(L * N, grad.shape[-1])
         need = ctx.needs_input_grad
         # ∂L/∂x = Δ W_ih
-        dx = linear(g, weight_ih.T.contiguous()).view(L, N, -1) if need[0] else None
+        dx = linear(g, weight_ih.T.contiguous()).view(L, N, ctx.shape[-1]) if need[0] else None
         # ∂L/∂W_ih = Δ^T X
-        dw = t_product(g, x.reshape(L * N, -1)) if need[1] else None
+        dw = t_product(g, x.reshape(L * N, ctx.shape[-1])) if need[1] else None
         db = g.sum(0) if need[2] and ctx.has_bias else None
         return dx, dw, db
 

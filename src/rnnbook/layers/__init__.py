@@ -4,12 +4,13 @@ Each layer runs a cell's update over time, the equation above each line of the u
 with the default ``bptt="hand"`` the loop runs in a hand-written kernel of
 :mod:`rnnbook.kernels`, with ``bptt="autograd"`` the readable loop runs under autograd.
 
-Modules: :mod:`rnnbook.layers.base`, :mod:`rnnbook.layers.gru`, :mod:`rnnbook.layers.lstm`, :mod:`rnnbook.layers.rnn`.
+Modules: :mod:`rnnbook.layers.base`, :mod:`rnnbook.layers.gru`, :mod:`rnnbook.layers.lstm`, :mod:`rnnbook.layers.rnn`,
+and :mod:`rnnbook.layers.packing` (variable lengths: ``lengths=`` and ``PackedSequence``, for every layer).
 """
 
 import importlib
 
-__all__ = ['base', 'gru', 'lstm', 'rnn']
+__all__ = ['base', 'gru', 'lstm', 'packing', 'rnn']
 
 
 def __getattr__(name: str):

@@ -52,6 +52,7 @@ from rnnbook._validate import (
     check_tensor,
 )
 from rnnbook.kernels.autograd import has_tangent
+from rnnbook.layers.packing import pack_output, run_with_lengths, sequence_lengths, unpack_input
 
 __all__ = ["RecurrentLayer", "CellBase", "BPTT_MODES"]
 
@@ -69,7 +70,15 @@ class CellBase(nn.Module):
     """Parameters and checks shared by single-step cells (``weight_ih``, ``weight_hh``,
     ``bias_ih``, ``bias_hh``), laid out as in ``torch.nn.RNNCellBase``. Shapes: input (N, H_in)
     or unbatched (H_in,); state (N, H) or (H,); ``weight_ih`` (G H, H_in), ``weight_hh`` (G H, H)
-    for G gate blocks."""
+    for G gate blocks.
+
+    >>> import torch
+    >>> cell = rnnbook.GRUCell(3, 5)              # a CellBase with G = 3 gate blocks
+    >>> isinstance(cell, rnnbook.layers.base.CellBase)
+    True
+    >>> tuple(cell.weight_ih.shape), tuple(cell.weight_hh.shape), tuple(cell.bias_ih.shape)
+    ((15, 3), (15, 5), (15,))
+    """
 
     _num_gates = 1
 
@@ -110,7 +119,7 @@ class CellBase(nn.Module):
 
     def _check_step_input(self, input: object) -> tuple[Tensor, bool]:
         """Validate ``x_t``; return it as ``(N, H_in)`` and whether it was batched."""
-        x = check_tensor("input", input, ndims=(1, 2), dtype=self.weight_ih.dtype)
+        x = check_tensor("input", input, ndims=(1, 2), dtype=self.weight_ih.dtype, device=self.weight_ih.device)
         if x.shape[-1] != self.input_size:
             raise ValueError(
                 f"input must have {self.input_size} features (input_size) in its last "
@@ -122,7 +131,7 @@ class CellBase(nn.Module):
     def _check_step_state(self, name: str, value: object, batch: int, batched: bool, size: int) -> Tensor:
         """Validate one state tensor of a cell; return it as ``(N, size)``."""
         ndim = 2 if batched else 1
-        h = check_tensor(name, value, ndims=(ndim,), dtype=self.weight_ih.dtype)
+        h = check_tensor(name, value, ndims=(ndim,), dtype=self.weight_ih.dtype, device=self.weight_ih.device)
         expected = (batch, size) if batched else (size,)
         check_shape(name, h, expected, "(batch, hidden_size)" if batched else "(hidden_size,)")
         return h if batched else h.unsqueeze(0)
@@ -134,6 +143,16 @@ class RecurrentLayer(nn.Module):
     Not used directly: see :class:`rnnbook.layers.rnn.RNN`. Shapes (``D = 2`` if bidirectional
     else 1): input (L, N, H_in), (N, L, H_in) if ``batch_first``, or unbatched (L, H_in); each
     state tensor (D * num_layers, N, H_out); output (L, N, D * H_out).
+
+    >>> import torch
+    >>> lstm = rnnbook.LSTM(3, 5, num_layers=2, bidirectional=True)
+    >>> isinstance(lstm, rnnbook.layers.base.RecurrentLayer)
+    True
+    >>> out, (h_n, c_n) = lstm(torch.zeros(7, 2, 3))     # (L, N, H_in)
+    >>> tuple(out.shape), tuple(h_n.shape)               # (L, N, D * H), (D * num_layers, N, H)
+    ((7, 2, 10), (4, 2, 5))
+    >>> [name for name in lstm.state_dict() if name.endswith("_l1_reverse")]
+    ['weight_ih_l1_reverse', 'weight_hh_l1_reverse', 'bias_ih_l1_reverse', 'bias_hh_l1_reverse']
     """
 
     _num_gates = 1
@@ -272,12 +291,7 @@ class RecurrentLayer(nn.Module):
 
     def _check_input(self, input: object) -> tuple[Tensor, bool]:
         """Validate the input; return it time-major ``(L, N, H_in)`` and whether it was batched."""
-        if isinstance(input, PackedSequence):
-            raise TypeError(
-                f"{self._name} does not take a PackedSequence; pass a padded tensor "
-                "(the structures in rnnbook.structures take the lengths separately)"
-            )
-        x = check_tensor("input", input, ndims=(2, 3), dtype=self.weight_ih_l0.dtype)
+        x = check_tensor("input", input, ndims=(2, 3), dtype=self.weight_ih_l0.dtype, device=self.weight_ih_l0.device)
         if x.shape[-1] != self.input_size:
             raise ValueError(
                 f"input must have {self.input_size} features (input_size) in its last dimension, "
@@ -303,7 +317,7 @@ class RecurrentLayer(nn.Module):
         states = []
         for name, part, size, label in zip(self._state_names, parts, sizes, self._state_labels(), strict=True):
             ndim = 3 if batched else 2
-            h = check_tensor(name, part, ndims=(ndim,), dtype=x.dtype)
+            h = check_tensor(name, part, ndims=(ndim,), dtype=x.dtype, device=x.device)
             if batched:
                 check_shape(name, h, (rows, batch, size), f"(num_layers * num_directions, batch, {label})")
             else:
@@ -317,7 +331,7 @@ class RecurrentLayer(nn.Module):
         w_ih, b_ih = params[0], params[2]
         # The hand-written Functions define a backward only (reverse mode); under forward-mode
         # AD (dual tensors, e.g. rnnbook.helpers.diagnostics.state_jacobians) the autograd loop runs.
-        if self.bptt == "hand" and not has_tangent(x, *state, *params):
+        if self.bptt == "hand" and x.shape[1] > 0 and not has_tangent(x, *state, *params):  # (an empty batch: the loop)
             fused = self._bptt(x, state, params)
             if fused is not None:
                 return fused
@@ -328,8 +342,11 @@ class RecurrentLayer(nn.Module):
             outputs.append(state[0])
         return torch.stack(outputs), state
 
-    def forward(self, input: Tensor, hx=None):
+    def forward(self, input: Tensor | PackedSequence, hx=None, *, lengths=None):
+        """Run the layer; ``lengths`` (N,) or a ``PackedSequence`` input: see :mod:`rnnbook.layers.packing`."""
+        input, lengths, packed = unpack_input(self._name, input, lengths, self.batch_first)
         x, batched = self._check_input(input)
+        lengths = sequence_lengths(lengths, x, batched)
         states = self._initial_states(hx, x, batched)
         directions = 2 if self.bidirectional else 1
         finals: list[list[Tensor]] = [[] for _ in states]
@@ -337,9 +354,10 @@ class RecurrentLayer(nn.Module):
             outs = []
             for direction in range(directions):
                 row = layer * directions + direction
-                seq = x if direction == 0 else x.flip(0)
-                out, last = self._run_direction(seq, tuple(s[row] for s in states), self._params(layer, direction))
-                outs.append(out if direction == 0 else out.flip(0))
+                params = self._params(layer, direction)
+                out, last = run_with_lengths(lambda xs, st, p=params: self._run_direction(xs, st, p), x,
+                                             tuple(s[row] for s in states), lengths, reverse=direction == 1)
+                outs.append(out)
                 for k, s in enumerate(last):
                     finals[k].append(s)
             x = torch.cat(outs, dim=2) if directions == 2 else outs[0]
@@ -350,4 +368,4 @@ class RecurrentLayer(nn.Module):
             x, final = x.squeeze(1), tuple(f.squeeze(1) for f in final)
         elif self.batch_first:
             x = x.transpose(0, 1)
-        return x, self._pack_state(final)
+        return pack_output(x, lengths, packed, self.batch_first), self._pack_state(final)

@@ -34,7 +34,27 @@ __all__ = ["GRUCell", "GRU", "gru_step"]
 
 
 def gru_step(gi: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor | None, reset_after: bool = True) -> Tensor:
-    """One GRU step given ``gi = x W_ih^T + b_ih`` (N, 3H) and ``h = h_{t-1}`` (N, H); returns ``h_t``."""
+    r"""One GRU step given ``gi = x W_ih^T + b_ih`` (N, 3H) and ``h = h_{t-1}`` (N, H); returns ``h_t``.
+
+    .. math::
+
+        r_t &= \sigma(W_{ir} x_t + b_{ir} + W_{hr} h_{t-1} + b_{hr}) \\
+        z_t &= \sigma(W_{iz} x_t + b_{iz} + W_{hz} h_{t-1} + b_{hz}) \\
+        n_t &= \tanh(W_{in} x_t + b_{in} + r_t \odot (W_{hn} h_{t-1} + b_{hn})) \\
+        h_t &= (1 - z_t) \odot n_t + z_t \odot h_{t-1}
+
+    with ``reset_after=False`` (Cho et al. 2014)
+    :math:`n_t = \tanh(W_{in} x_t + b_{in} + W_{hn} (r_t \odot h_{t-1}) + b_{hn})`.
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> cell = rnnbook.GRUCell(3, 4)
+    >>> x, h = torch.randn(2, 3), torch.randn(2, 4)
+    >>> gi = x @ cell.weight_ih.T + cell.bias_ih          # the r, z, n blocks of W_i x_t + b_i
+    >>> h_t = rnnbook.gru_step(gi, h, cell.weight_hh, cell.bias_hh)
+    >>> tuple(gi.shape), tuple(h_t.shape), torch.allclose(h_t, cell(x, h))
+    ((2, 12), (2, 4), True)
+    """
     H = h.shape[-1]
     gi_r, gi_z, gi_n = gi.split(H, dim=-1)
     w_hr, w_hz, w_hn = weight_hh.split(H, dim=0)
@@ -72,6 +92,19 @@ class GRUCell(CellBase):
 
     Shapes: ``input`` (N, H_in) or unbatched (H_in); ``hx`` (N, H) or (H), zeros when
     omitted; returns ``h'`` of the same batchedness as ``input``.
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> cell = rnnbook.GRUCell(3, 4)
+    >>> ref = torch.nn.GRUCell(3, 4)
+    >>> _ = ref.load_state_dict(cell.state_dict())
+    >>> x, h = torch.randn(2, 3), torch.randn(2, 4)
+    >>> tuple(cell(x, h).shape), torch.allclose(cell(x, h), ref(x, h), atol=1e-6)
+    ((2, 4), True)
+    >>> cho = rnnbook.GRUCell(3, 4, reset_after=False)  # Cho et al. (2014): same shapes
+    >>> _ = cho.load_state_dict(cell.state_dict())
+    >>> torch.allclose(cho(x, h), cell(x, h))
+    False
     """
 
     _num_gates = 3
@@ -101,8 +134,17 @@ class GRUCell(CellBase):
 class GRU(RecurrentLayer):
     r"""Multi-layer GRU; a drop-in for ``torch.nn.GRU`` (gate order r, z, n).
 
-    Each layer computes, for every step ``t``, the update of :func:`gru_step`;
-    ``reset_after=False`` (keyword only) switches to the form of Cho et al. (2014).
+    Each layer computes, for every step ``t``,
+
+    .. math::
+
+        r_t &= \sigma(W_{ir} x_t + b_{ir} + W_{hr} h_{t-1} + b_{hr}) \\
+        z_t &= \sigma(W_{iz} x_t + b_{iz} + W_{hz} h_{t-1} + b_{hz}) \\
+        n_t &= \tanh(W_{in} x_t + b_{in} + r_t \odot (W_{hn} h_{t-1} + b_{hn})) \\
+        h_t &= (1 - z_t) \odot n_t + z_t \odot h_{t-1}
+
+    (the update of :func:`gru_step`); ``reset_after=False`` (keyword only) switches to the
+    form of Cho et al. (2014).
 
     Args (same order and meaning as torch):
         input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
@@ -114,6 +156,18 @@ class GRU(RecurrentLayer):
     Shapes (``D = 2`` if bidirectional else 1): input (L, N, H_in), (N, L, H_in) if
     batch_first, or unbatched (L, H_in); hx (D * num_layers, N, H) or unbatched
     (D * num_layers, H); returns ``(output, h_n)`` with output (L, N, D * H).
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> gru = rnnbook.GRU(3, 4, batch_first=True)
+    >>> ref = torch.nn.GRU(3, 4, batch_first=True)
+    >>> _ = ref.load_state_dict(gru.state_dict())
+    >>> x = torch.randn(2, 5, 3)                          # (N, L, H_in) with batch_first
+    >>> out, h_n = gru(x)
+    >>> tuple(out.shape), tuple(h_n.shape)
+    ((2, 5, 4), (1, 2, 4))
+    >>> torch.allclose(out, ref(x)[0], atol=1e-6)
+    True
     """
 
     _num_gates = 3

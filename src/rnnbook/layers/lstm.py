@@ -47,10 +47,29 @@ def lstm_step(
     weight_hr: Tensor | None = None,
     peepholes: tuple[Tensor, Tensor, Tensor] | None = None,
 ) -> tuple[Tensor, Tensor]:
-    """One LSTM step given ``gi = x W_ih^T + b_ih`` (N, 4H), ``h = h_{t-1}``, ``c = c_{t-1}``.
+    r"""One LSTM step given ``gi = x W_ih^T + b_ih`` (N, 4H), ``h = h_{t-1}``, ``c = c_{t-1}``.
+
+    .. math::
+
+        i_t &= \sigma(W_{ii} x_t + b_{ii} + W_{hi} h_{t-1} + b_{hi}), \quad
+        f_t = \sigma(W_{if} x_t + b_{if} + W_{hf} h_{t-1} + b_{hf}) \\
+        g_t &= \tanh(W_{ig} x_t + b_{ig} + W_{hg} h_{t-1} + b_{hg}), \quad
+        o_t = \sigma(W_{io} x_t + b_{io} + W_{ho} h_{t-1} + b_{ho}) \\
+        c_t &= f_t \odot c_{t-1} + i_t \odot g_t, \qquad h_t = o_t \odot \tanh(c_t)
 
     ``weight_hr`` projects the output (``proj_size``); ``peepholes = (w_ci, w_cf, w_co)``
     makes it the peephole LSTM. Returns ``(h_t, c_t)``.
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> cell = rnnbook.LSTMCell(3, 4)
+    >>> x, h, c = torch.randn(2, 3), torch.randn(2, 4), torch.randn(2, 4)
+    >>> gi = x @ cell.weight_ih.T + cell.bias_ih          # gates i, f, g, o: (N, 4H)
+    >>> h_t, c_t = rnnbook.lstm_step(gi, h, c, cell.weight_hh, cell.bias_hh)
+    >>> tuple(gi.shape), tuple(h_t.shape), tuple(c_t.shape)
+    ((2, 16), (2, 4), (2, 4))
+    >>> torch.allclose(h_t, cell(x, (h, c))[0])
+    True
     """
     gates = gi + h @ weight_hh.T
     if bias_hh is not None:
@@ -84,7 +103,22 @@ def lstm_step(
 
 def peephole_lstm_step(gi: Tensor, h: Tensor, c: Tensor, weight_hh: Tensor, bias_hh: Tensor | None,
                        w_ci: Tensor, w_cf: Tensor, w_co: Tensor) -> tuple[Tensor, Tensor]:
-    """One peephole LSTM step (Gers & Schmidhuber 2000); see :func:`lstm_step`."""
+    r"""One peephole LSTM step (Gers & Schmidhuber 2000); see :func:`lstm_step`.
+
+    The gates also read the cell state through the vectors ``w_ci``, ``w_cf``, ``w_co``
+    (H each): :math:`+\, w_{ci} \odot c_{t-1}` in :math:`i_t`, :math:`+\, w_{cf} \odot c_{t-1}`
+    in :math:`f_t` and :math:`+\, w_{co} \odot c_t` in :math:`o_t`. Returns ``(h_t, c_t)``.
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> cell = rnnbook.PeepholeLSTMCell(3, 4)
+    >>> x, h, c = torch.randn(2, 3), torch.randn(2, 4), torch.randn(2, 4)
+    >>> gi = x @ cell.weight_ih.T + cell.bias_ih
+    >>> h_t, c_t = rnnbook.peephole_lstm_step(gi, h, c, cell.weight_hh, cell.bias_hh,
+    ...                                       cell.weight_ci, cell.weight_cf, cell.weight_co)
+    >>> torch.allclose(h_t, cell(x, (h, c))[0]), torch.allclose(c_t, cell(x, (h, c))[1])
+    (True, True)
+    """
     return lstm_step(gi, h, c, weight_hh, bias_hh, None, (w_ci, w_cf, w_co))
 
 
@@ -122,10 +156,25 @@ class _LSTMCellBase(CellBase):
 class LSTMCell(_LSTMCellBase):
     r"""One LSTM step, ``(h', c') = cell(x, (h, c))``; as ``torch.nn.LSTMCell`` (gates i, f, g, o).
 
+    :math:`c' = f \odot c + i \odot g`, :math:`h' = o \odot \tanh(c')`, the gates as in
+    :func:`lstm_step`.
+
     Args: input_size, hidden_size, bias=True, device, dtype (as torch).
 
     Shapes: ``input`` (N, H_in) or unbatched (H_in); ``hx = (h_0, c_0)``, each (N, H) or
     (H), zeros when omitted; returns ``(h_1, c_1)`` of the same batchedness as ``input``.
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> cell = rnnbook.LSTMCell(3, 4)
+    >>> ref = torch.nn.LSTMCell(3, 4)
+    >>> _ = ref.load_state_dict(cell.state_dict())
+    >>> x = torch.randn(2, 3)
+    >>> h, c = cell(x)                                    # (h_0, c_0) = zeros
+    >>> tuple(h.shape), tuple(c.shape)
+    ((2, 4), (2, 4))
+    >>> torch.allclose(h, ref(x)[0], atol=1e-6)
+    True
     """
 
 
@@ -138,6 +187,23 @@ class PeepholeLSTMCell(_LSTMCellBase):
 
     Shapes: as :class:`LSTMCell`: ``input`` (N, H_in) or (H_in); ``hx = (h, c)``, each (N, H)
     or (H); returns ``(h', c')``.
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> cell = rnnbook.PeepholeLSTMCell(3, 4)
+    >>> tuple(cell.weight_ci.shape), tuple(cell.weight_cf.shape), tuple(cell.weight_co.shape)
+    ((4,), (4,), (4,))
+    >>> h, c = cell(torch.randn(2, 3))
+    >>> tuple(h.shape), tuple(c.shape)
+    ((2, 4), (2, 4))
+    >>> with torch.no_grad():                              # zero peepholes: the plain LSTM cell
+    ...     for w in (cell.weight_ci, cell.weight_cf, cell.weight_co):
+    ...         _ = w.zero_()
+    >>> plain = rnnbook.LSTMCell(3, 4)
+    >>> _ = plain.load_state_dict(cell.state_dict(), strict=False)
+    >>> x = torch.randn(2, 3)
+    >>> torch.allclose(cell(x)[0], plain(x)[0])
+    True
     """
 
     _what = "PeepholeLSTMCell"
@@ -152,6 +218,13 @@ class PeepholeLSTMCell(_LSTMCellBase):
 class LSTM(RecurrentLayer):
     r"""Multi-layer LSTM; a drop-in for ``torch.nn.LSTM`` (gate order i, f, g, o; ``proj_size``).
 
+    Each layer computes, for every step ``t``, the gates :math:`i_t, f_t, o_t = \sigma(\cdot)`
+    and :math:`g_t = \tanh(\cdot)` of :func:`lstm_step` from :math:`x_t` and :math:`h_{t-1}`, then
+
+    .. math:: c_t = f_t \odot c_{t-1} + i_t \odot g_t, \qquad h_t = o_t \odot \tanh(c_t),
+
+    and with ``proj_size`` :math:`h_t = (o_t \odot \tanh(c_t)) W_{hr}^\top`.
+
     Args (same order and meaning as torch):
         input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
         dropout=0.0, bidirectional=False, proj_size=0, device, dtype; then (keyword only,
@@ -164,6 +237,18 @@ class LSTM(RecurrentLayer):
         hx: a tuple ``(h_0, c_0)``, h_0 (D * num_layers, N, H_out) and c_0
         (D * num_layers, N, hidden_size) (without N for unbatched input); zeros when omitted.
         returns ``(output, (h_n, c_n))`` with output (L, N, D * H_out).
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> lstm = rnnbook.LSTM(3, 6, proj_size=2)
+    >>> ref = torch.nn.LSTM(3, 6, proj_size=2)
+    >>> _ = ref.load_state_dict(lstm.state_dict())
+    >>> x = torch.randn(5, 2, 3)                          # (L, N, H_in)
+    >>> out, (h_n, c_n) = lstm(x)
+    >>> tuple(out.shape), tuple(h_n.shape), tuple(c_n.shape)   # H_out = proj_size = 2; c keeps H = 6
+    ((5, 2, 2), (1, 2, 2), (1, 2, 6))
+    >>> torch.allclose(out, ref(x)[0], atol=1e-6)
+    True
     """
 
     _num_gates = 4
@@ -194,6 +279,17 @@ class LSTM(RecurrentLayer):
 class PeepholeLSTM(LSTM):
     r"""Multi-layer peephole LSTM (Gers & Schmidhuber 2000), same calling convention as :class:`LSTM`.
 
+    Each layer computes, for every step ``t``,
+
+    .. math::
+
+        i_t &= \sigma(W_{ii} x_t + b_{ii} + W_{hi} h_{t-1} + b_{hi} + w_{ci} \odot c_{t-1}) \\
+        f_t &= \sigma(W_{if} x_t + b_{if} + W_{hf} h_{t-1} + b_{hf} + w_{cf} \odot c_{t-1}) \\
+        g_t &= \tanh(W_{ig} x_t + b_{ig} + W_{hg} h_{t-1} + b_{hg}), \qquad
+        c_t = f_t \odot c_{t-1} + i_t \odot g_t \\
+        o_t &= \sigma(W_{io} x_t + b_{io} + W_{ho} h_{t-1} + b_{ho} + w_{co} \odot c_t), \qquad
+        h_t = o_t \odot \tanh(c_t)
+
     Args: input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
     bidirectional=False, device, dtype (no ``proj_size``). It always runs the readable
     autograd loop (no hand-written backward). Parameters are those of
@@ -202,6 +298,15 @@ class PeepholeLSTM(LSTM):
 
     Shapes: as :class:`LSTM` without projection: input (L, N, H_in), h_0 and c_0
     (D * num_layers, N, H), output (L, N, D * H).
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> lstm = rnnbook.PeepholeLSTM(3, 4, bidirectional=True)
+    >>> out, (h_n, c_n) = lstm(torch.randn(5, 2, 3))
+    >>> tuple(out.shape), tuple(h_n.shape), tuple(c_n.shape)
+    ((5, 2, 8), (2, 2, 4), (2, 2, 4))
+    >>> [name for name in lstm.state_dict() if name.startswith("weight_c")][:3]
+    ['weight_ci_l0', 'weight_cf_l0', 'weight_co_l0']
     """
 
     _name = "PeepholeLSTM"

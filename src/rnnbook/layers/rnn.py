@@ -29,6 +29,15 @@ def elman_step(gi: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor | None,
     """``act(gi + h W_hh^T + b_hh)``, where ``gi = x W_ih^T + b_ih`` is already computed.
 
     Shapes: ``gi`` (N, H), ``h`` (N, H), ``weight_hh`` (H, H), ``bias_hh`` (H,) or None.
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> cell = rnnbook.RNNCell(3, 4)
+    >>> x, h = torch.randn(2, 3), torch.randn(2, 4)
+    >>> gi = x @ cell.weight_ih.T + cell.bias_ih          # x_t W_ih^T + b_ih
+    >>> h_t = rnnbook.elman_step(gi, h, cell.weight_hh, cell.bias_hh, "tanh")
+    >>> tuple(h_t.shape), torch.allclose(h_t, cell(x, h))
+    ((2, 4), True)
     """
     pre = gi + h @ weight_hh.T
     if bias_hh is not None:
@@ -48,6 +57,18 @@ class RNNCell(CellBase):
     Shapes: ``input`` (N, H_in) or unbatched (H_in); ``hx`` (N, H) or (H), zeros when
     omitted; returns ``h'`` of the same batchedness as ``input``.
     Parameters: ``weight_ih`` (H, H_in), ``weight_hh`` (H, H), ``bias_ih`` (H), ``bias_hh`` (H).
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> cell = rnnbook.RNNCell(3, 4)
+    >>> x, h = torch.randn(2, 3), torch.zeros(2, 4)
+    >>> h = cell(x, h)                                    # h_t = tanh(W_xh x_t + W_hh h_{t-1} + b_h)
+    >>> tuple(h.shape)
+    (2, 4)
+    >>> ref = torch.nn.RNNCell(3, 4)
+    >>> _ = ref.load_state_dict(cell.state_dict())
+    >>> torch.allclose(ref(x), cell(x))
+    True
     """
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh", device=None, dtype=None):
@@ -94,6 +115,18 @@ class RNN(RecurrentLayer):
         hx: (D * num_layers, N, H) or unbatched (D * num_layers, H); zeros when omitted.
         returns ``(output, h_n)``: output (L, N, D * H) (batch first if batch_first),
         h_n (D * num_layers, N, H).
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> rnn = rnnbook.RNN(3, 4, num_layers=2)
+    >>> ref = torch.nn.RNN(3, 4, num_layers=2)
+    >>> _ = ref.load_state_dict(rnn.state_dict())         # the same parameter names and shapes
+    >>> x = torch.randn(5, 2, 3)                          # (L, N, H_in)
+    >>> out, h_n = rnn(x)
+    >>> tuple(out.shape), tuple(h_n.shape)                # (L, N, H), (num_layers, N, H)
+    ((5, 2, 4), (2, 2, 4))
+    >>> torch.allclose(out, ref(x)[0], atol=1e-6)
+    True
     """
 
     _name = "RNN"

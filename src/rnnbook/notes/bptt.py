@@ -67,7 +67,18 @@ PARAM_NAMES = ("W_xh", "W_hh", "W_ho", "b_h", "b_o")
 
 class GradientCheckError(AssertionError):
     """Raised by :func:`gradient_check` when an analytic gradient disagrees with the
-    central differences of the function."""
+    central differences of the function.
+
+    >>> import numpy as np
+    >>> from rnnbook.notes import bptt
+    >>> params = {"w": np.array([1.0, 2.0])}
+    >>> f = lambda p: float((p["w"] ** 2).sum())          # gradient 2 w
+    >>> try:
+    ...     bptt.gradient_check(f, params, {"w": np.array([2.0, 0.0])})
+    ... except bptt.GradientCheckError as err:
+    ...     print(err)
+    gradient check failed: relative error of 'w' is 8.944e-01 > tol = 1.0e-07
+    """
 
 
 # ----------------------------------------------------------------------------- checks
@@ -153,7 +164,15 @@ def _check_inputs(params, x, targets=None, h0=None):
 @dataclass
 class Cache:
     """What the forward pass keeps for the backward pass, batched and time-major:
-    ``x`` (T, N, l), ``h`` (T+1, N, m) with ``h[0] = h_0``, ``z`` and ``o`` (T, N, q)."""
+    ``x`` (T, N, l), ``h`` (T+1, N, m) with ``h[0] = h_0``, ``z`` and ``o`` (T, N, q).
+
+    >>> import numpy as np
+    >>> from rnnbook.notes import bptt
+    >>> params = bptt.init_params(3, 4, 2, rng=np.random.default_rng(0))   # l, m, q
+    >>> cache = bptt.forward(params, np.zeros((5, 3)))     # x: (T, l), unbatched
+    >>> cache.x.shape, cache.h.shape, cache.z.shape, cache.o.shape
+    ((5, 1, 3), (6, 1, 4), (5, 1, 2), (5, 1, 2))
+    """
 
     x: np.ndarray
     h: np.ndarray
@@ -162,7 +181,16 @@ class Cache:
 
 
 def init_params(l: int, m: int, q: int, *, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Parameters drawn from U(±1/sqrt(m)), the bounds of :class:`rnnbook.notes.elman.ElmanNetwork`."""
+    """Parameters drawn from U(±1/sqrt(m)), the bounds of :class:`rnnbook.notes.elman.ElmanNetwork`.
+
+    >>> import numpy as np
+    >>> from rnnbook.notes import bptt
+    >>> params = bptt.init_params(3, 4, 2, rng=np.random.default_rng(0))   # l, m, q
+    >>> {name: p.shape for name, p in params.items()}
+    {'W_xh': (4, 3), 'W_hh': (4, 4), 'W_ho': (2, 4), 'b_h': (4,), 'b_o': (2,)}
+    >>> all(np.abs(p).max() <= 1 / np.sqrt(4) for p in params.values())
+    True
+    """
     for name, v in (("l", l), ("m", m), ("q", q)):
         check_int(name, v, minimum=1)
     if not isinstance(rng, np.random.Generator):
@@ -188,7 +216,18 @@ def _forward(params, xb, h0b) -> Cache:
 
 
 def forward(params: dict, x: np.ndarray, h0: np.ndarray | None = None) -> Cache:
-    """Run the network over the sequence; see :class:`Cache` (always batched inside)."""
+    """Run the network over the sequence; see :class:`Cache` (always batched inside).
+
+    >>> import numpy as np
+    >>> from rnnbook.notes import bptt
+    >>> params = bptt.init_params(3, 4, 2, rng=np.random.default_rng(0))
+    >>> x = np.random.default_rng(1).normal(size=(5, 6, 3))   # (T, N, l)
+    >>> cache = bptt.forward(params, x)
+    >>> cache.h.shape                                      # h_0 .. h_T: (T + 1, N, m)
+    (6, 6, 4)
+    >>> np.allclose(cache.h[1], np.tanh(x[0] @ params["W_xh"].T + params["b_h"]))
+    True
+    """
     xb, _, h0b, _ = _check_inputs(params, x, None, h0)
     return _forward(params, xb, h0b)
 
@@ -204,7 +243,16 @@ def _loss(cache: Cache, yb: np.ndarray) -> float:
 
 
 def loss(params: dict, x: np.ndarray, targets: np.ndarray, h0: np.ndarray | None = None) -> float:
-    """The notes' cross-entropy loss :math:`L = -\\frac1T \\sum_t \\log o_t(y_t)` (mean over N too)."""
+    """The notes' cross-entropy loss :math:`L = -\\frac1T \\sum_t \\log o_t(y_t)` (mean over N too).
+
+    >>> import numpy as np
+    >>> from rnnbook.notes import bptt
+    >>> params = bptt.init_params(3, 4, 2, rng=np.random.default_rng(0))
+    >>> for name in params:
+    ...     params[name][...] = 0.0                        # all-zero weights: o_t = (1/2, 1/2)
+    >>> round(bptt.loss(params, np.ones((5, 3)), np.zeros(5, dtype=int)), 6)   # log 2
+    0.693147
+    """
     xb, yb, h0b, _ = _check_inputs(params, x, targets, h0)
     return _loss(_forward(params, xb, h0b), yb)
 
@@ -252,6 +300,21 @@ def backward(params: dict, x: np.ndarray, targets: np.ndarray, h0: np.ndarray | 
     ...): the forward pass still carries :math:`h_t` across chunks, but no gradient flows
     from a chunk into the one before it (the usual truncated BPTT, as with
     ``h = h.detach()`` every k steps in PyTorch). ``truncate >= T`` is the full gradient.
+
+    >>> import numpy as np
+    >>> from rnnbook.notes import bptt
+    >>> rng = np.random.default_rng(0)
+    >>> params = bptt.init_params(3, 4, 2, rng=rng)
+    >>> x, y = rng.normal(size=(6, 3)), rng.integers(0, 2, size=6)      # (T, l), (T,)
+    >>> L, grads = bptt.backward(params, x, y)
+    >>> L == bptt.loss(params, x, y), {name: g.shape for name, g in grads.items()}
+    (True, {'W_xh': (4, 3), 'W_hh': (4, 4), 'W_ho': (2, 4), 'b_h': (4,), 'b_o': (2,)})
+    >>> L_ref, ref = bptt.autograd_gradients(params, x, y)
+    >>> all(np.allclose(grads[k], ref[k]) for k in bptt.PARAM_NAMES)
+    True
+    >>> _, cut = bptt.backward(params, x, y, truncate=2)   # truncated BPTT: chunks of 2 steps
+    >>> np.allclose(cut["W_hh"], grads["W_hh"])
+    False
     """
     xb, yb, h0b, _ = _check_inputs(params, x, targets, h0)
     if truncate is not None:
@@ -263,7 +326,21 @@ def backward(params: dict, x: np.ndarray, targets: np.ndarray, h0: np.ndarray | 
 
 def hidden_gradients(params: dict, x: np.ndarray, targets: np.ndarray, h0: np.ndarray | None = None) -> np.ndarray:
     """:math:`\\delta_t = \\partial L/\\partial h_t` for t = 1..T, shaped like the hidden states
-    ``(T, N, m)`` (``(T, m)`` unbatched)."""
+    ``(T, N, m)`` (``(T, m)`` unbatched).
+
+    >>> import numpy as np
+    >>> from rnnbook.notes import bptt
+    >>> rng = np.random.default_rng(0)
+    >>> params = bptt.init_params(3, 4, 2, rng=rng)
+    >>> x, y = rng.normal(size=(6, 3)), rng.integers(0, 2, size=6)
+    >>> delta = bptt.hidden_gradients(params, x, y)        # delta_t = dL/dh_t, t = 1..T
+    >>> delta.shape
+    (6, 4)
+    >>> cache = bptt.forward(params, x)
+    >>> d_o = (cache.o[-1, 0] - np.eye(2)[y[-1]]) / 6      # delta o_T = (o_T - y_T) / T
+    >>> np.allclose(delta[-1], params["W_ho"].T @ d_o)     # delta_T = W_ho^T delta o_T
+    True
+    """
     xb, yb, h0b, batched = _check_inputs(params, x, targets, h0)
     _, deltas = _backward(params, _forward(params, xb, h0b), yb, None, only_last=False)
     return deltas if batched else deltas[:, 0]
@@ -280,6 +357,18 @@ def last_loss_hidden_gradients(params: dict, x: np.ndarray, targets: np.ndarray,
     so :math:`\\|\\partial L_T/\\partial h_t\\| \\le \\|\\partial L_T/\\partial h_T\\|
     \\prod_u \\|D_u\\|\\,\\|W_{hh}\\| \\le \\|\\partial L_T/\\partial h_T\\|\\,\\sigma_{\\max}(W_{hh})^{T-t}`.
     Shaped ``(T, N, m)`` (``(T, m)`` unbatched); only ``targets[-1]`` matters.
+
+    >>> import numpy as np
+    >>> from rnnbook.notes import bptt
+    >>> rng = np.random.default_rng(0)
+    >>> params = bptt.init_params(3, 4, 2, rng=rng)
+    >>> params["W_hh"] = bptt.scale_to_spectral_radius(params["W_hh"], 0.5)
+    >>> x, y = rng.normal(size=(20, 3)), rng.integers(0, 2, size=20)
+    >>> grads, cache = bptt.last_loss_hidden_gradients(params, x, y)
+    >>> norms = np.linalg.norm(grads[::-1], axis=-1)       # by distance T - t
+    >>> sigma = np.linalg.norm(params["W_hh"], 2)
+    >>> bool((norms <= norms[0] * sigma ** np.arange(20) + 1e-15).all())   # the bound holds
+    True
     """
     xb, yb, h0b, batched = _check_inputs(params, x, targets, h0)
     cache = _forward(params, xb, h0b)
@@ -290,7 +379,17 @@ def last_loss_hidden_gradients(params: dict, x: np.ndarray, targets: np.ndarray,
 def autograd_gradients(params: dict, x: np.ndarray, targets: np.ndarray, h0: np.ndarray | None = None, *,
                        truncate: int | None = None) -> tuple[float, dict[str, np.ndarray]]:
     """The same loss and gradients by torch autograd in float64: an independent reference
-    for :func:`backward` (truncation by ``h.detach()`` at the start of every chunk)."""
+    for :func:`backward` (truncation by ``h.detach()`` at the start of every chunk).
+
+    >>> import numpy as np
+    >>> from rnnbook.notes import bptt
+    >>> rng = np.random.default_rng(0)
+    >>> params = bptt.init_params(3, 4, 2, rng=rng)
+    >>> x, y = rng.normal(size=(6, 2, 3)), rng.integers(0, 2, size=(6, 2))   # (T, N, l), (T, N)
+    >>> L, grads = bptt.autograd_gradients(params, x, y)
+    >>> bool(np.isclose(L, bptt.loss(params, x, y))), sorted(grads) == sorted(bptt.PARAM_NAMES)
+    (True, True)
+    """
     import torch
 
     xb, yb, h0b, _ = _check_inputs(params, x, targets, h0)
@@ -325,7 +424,15 @@ def _check_grad_dict(name: str, grads: object, params: dict) -> None:
 def numerical_gradient(f: Callable[[dict], float], params: dict, eps: float = 1e-5) -> dict[str, np.ndarray]:
     """Central differences :math:`(f(\\theta + \\epsilon e_i) - f(\\theta - \\epsilon e_i)) / 2\\epsilon`
     for every entry of every array in ``params``. ``f`` is called as it is, on copies of
-    ``params``; nothing is clipped or modified, and ``params`` is left untouched."""
+    ``params``; nothing is clipped or modified, and ``params`` is left untouched.
+
+    >>> import numpy as np
+    >>> from rnnbook.notes import bptt
+    >>> params = {"w": np.array([1.0, -2.0])}
+    >>> g = bptt.numerical_gradient(lambda p: float((p["w"] ** 3).sum()), params)
+    >>> np.round(g["w"], 6).tolist()                       # 3 w^2
+    [3.0, 12.0]
+    """
     if not callable(f):
         raise TypeError(f"f must be a callable params -> float, got {type(f).__name__}")
     if not isinstance(params, dict) or not params:
@@ -357,7 +464,13 @@ def numerical_gradient(f: Callable[[dict], float], params: dict, eps: float = 1e
 
 
 def relative_error(a: np.ndarray, b: np.ndarray) -> float:
-    """:math:`\\|a - b\\| / \\max(\\|a\\|, \\|b\\|)` (Frobenius norms; 0 when both are zero)."""
+    """:math:`\\|a - b\\| / \\max(\\|a\\|, \\|b\\|)` (Frobenius norms; 0 when both are zero).
+
+    >>> import numpy as np
+    >>> from rnnbook.notes import bptt
+    >>> round(bptt.relative_error(np.array([3.0, 4.0]), np.array([3.0, 4.5])), 6)   # 0.5 / |(3, 4.5)|
+    0.09245
+    """
     denom = max(np.linalg.norm(a), np.linalg.norm(b))
     return 0.0 if denom == 0 else float(np.linalg.norm(a - b) / denom)
 
@@ -370,6 +483,16 @@ def gradient_check(f: Callable[[dict], float], params: dict, grads: dict, *, eps
     :class:`GradientCheckError` naming the worst parameter if any exceeds ``tol``.
     With float64 and ``eps = 1e-5`` a correct gradient of a smooth loss is typically
     within 1e-9 (truncation error ~ eps², rounding ~ 1e-16/eps).
+
+    >>> import numpy as np
+    >>> from rnnbook.notes import bptt
+    >>> rng = np.random.default_rng(0)
+    >>> params = bptt.init_params(2, 3, 2, rng=rng)
+    >>> x, y = rng.normal(size=(4, 2)), rng.integers(0, 2, size=4)
+    >>> _, grads = bptt.backward(params, x, y)
+    >>> errors = bptt.gradient_check(lambda p: bptt.loss(p, x, y), params, grads)
+    >>> sorted(errors), max(errors.values()) < 1e-7
+    (['W_hh', 'W_ho', 'W_xh', 'b_h', 'b_o'], True)
     """
     if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not tol > 0:
         raise ValueError(f"tol must be a positive number, got {tol!r}")
@@ -387,7 +510,13 @@ def gradient_check(f: Callable[[dict], float], params: dict, grads: dict, *, eps
 # ----------------------------------------------------------------------------- remedies and analysis
 
 def global_norm(grads: dict) -> float:
-    """:math:`\\sqrt{\\sum_P \\|\\partial L/\\partial P\\|_F^2}` over all parameters."""
+    """:math:`\\sqrt{\\sum_P \\|\\partial L/\\partial P\\|_F^2}` over all parameters.
+
+    >>> import numpy as np
+    >>> from rnnbook.notes import bptt
+    >>> bptt.global_norm({"W_hh": np.array([[3.0]]), "b_h": np.array([4.0])})   # sqrt(3^2 + 4^2)
+    5.0
+    """
     if not isinstance(grads, dict) or not grads:
         raise TypeError("grads must be a non-empty dict of arrays")
     return float(np.sqrt(sum(float((g**2).sum()) for g in grads.values())))
@@ -399,6 +528,13 @@ def clip_by_norm(grads: dict, max_norm: float) -> tuple[dict[str, np.ndarray], f
     Returns ``(clipped copy, norm before clipping)``; the direction is kept, only the
     length is capped. (``torch.nn.utils.clip_grad_norm_`` does the same with
     :math:`c/(\\|g\\| + 10^{-6})`.)
+
+    >>> import numpy as np
+    >>> from rnnbook.notes import bptt
+    >>> grads = {"W_hh": np.array([[3.0]]), "b_h": np.array([4.0])}
+    >>> clipped, norm = bptt.clip_by_norm(grads, 1.0)
+    >>> norm, np.round(clipped["W_hh"], 12).tolist(), np.round(clipped["b_h"], 12).tolist()
+    (5.0, [[0.6]], [0.8])
     """
     if isinstance(max_norm, bool) or not isinstance(max_norm, (int, float)) or not max_norm > 0:
         raise ValueError(f"max_norm must be a positive number, got {max_norm!r}")
@@ -408,7 +544,13 @@ def clip_by_norm(grads: dict, max_norm: float) -> tuple[dict[str, np.ndarray], f
 
 
 def spectral_radius(W: np.ndarray) -> float:
-    """:math:`\\rho(W) = \\max_i |\\lambda_i(W)|`."""
+    """:math:`\\rho(W) = \\max_i |\\lambda_i(W)|`.
+
+    >>> import numpy as np
+    >>> from rnnbook.notes import bptt
+    >>> round(bptt.spectral_radius(np.array([[0.0, 2.0], [-2.0, 0.0]])), 12)   # eigenvalues +-2i
+    2.0
+    """
     _check_array("W", W, (2,))
     if W.shape[0] != W.shape[1]:
         raise ValueError(f"W must be square, got shape {W.shape}")
@@ -416,7 +558,14 @@ def spectral_radius(W: np.ndarray) -> float:
 
 
 def scale_to_spectral_radius(W: np.ndarray, rho: float) -> np.ndarray:
-    """``W`` scaled so that its spectral radius is ``rho``."""
+    """``W`` scaled so that its spectral radius is ``rho``.
+
+    >>> import numpy as np
+    >>> from rnnbook.notes import bptt
+    >>> W = np.random.default_rng(0).normal(size=(4, 4))
+    >>> round(bptt.spectral_radius(bptt.scale_to_spectral_radius(W, 0.9)), 12)
+    0.9
+    """
     if isinstance(rho, bool) or not isinstance(rho, (int, float)) or not rho > 0:
         raise ValueError(f"rho must be a positive number, got {rho!r}")
     return W * (rho / spectral_radius(W))
@@ -424,7 +573,12 @@ def scale_to_spectral_radius(W: np.ndarray, rho: float) -> np.ndarray:
 
 def growth_rate(norms: np.ndarray) -> float:
     """Per-step factor r of a geometric sequence fitted to ``norms``: least squares of
-    :math:`\\log\\|\\cdot\\|` against the distance :math:`k = 0, 1, \\dots`, r = exp(slope)."""
+    :math:`\\log\\|\\cdot\\|` against the distance :math:`k = 0, 1, \\dots`, r = exp(slope).
+
+    >>> from rnnbook.notes import bptt
+    >>> round(bptt.growth_rate([1.0, 0.5, 0.25, 0.125]), 12)       # halves at every step
+    0.5
+    """
     norms = _check_array("norms", np.asarray(norms, dtype=np.float64), (1,))
     if norms.size < 2 or not (norms > 0).all():
         raise ValueError("norms must hold at least two positive values")

@@ -91,6 +91,13 @@ class SymbolicElman:
     for ``t = 1..T`` (index 0 is ``None``, except ``h[0]``, the initial state: zeros, or
     the free symbols ``h_0(j)`` when built with ``h0="symbolic"``). ``y[t]`` is the target
     :math:`\\hat o_t`.
+
+    >>> from rnnbook.notes import bptt_symbolic as bs
+    >>> net = bs.elman(1, 1, 2, 1)                         # l = m = 1, q = 2, T = 1
+    >>> net.a[1]                                           # a_1 = W_xh x_1 + W_hh h_0 + b_h, h_0 = 0
+    Matrix([[b_h(1) + w_xh(1,1)*x_1(1)]])
+    >>> net.D(1)                                           # diag(1 - h_1 * h_1)
+    Matrix([[1 - tanh(b_h(1) + w_xh(1,1)*x_1(1))**2]])
     """
 
     l: int
@@ -133,6 +140,11 @@ def elman(l: int, m: int, q: int, T: int, *, h0: str = "zero") -> SymbolicElman:
 
     ``h0="zero"`` starts from :math:`h_0 = 0`; ``h0="symbolic"`` from a vector of free
     symbols ``h_0(1..m)``, a fixed but arbitrary initial state.
+
+    >>> from rnnbook.notes import bptt_symbolic as bs
+    >>> net = bs.elman(2, 2, 2, 3)                         # l, m, q, T
+    >>> len(net.h), net.h[0].T, net.z[3].shape
+    (4, Matrix([[0, 0]]), (2, 1))
     """
     for name, v in (("l", l), ("m", m), ("q", q), ("T", T)):
         check_int(name, v, minimum=1)
@@ -180,7 +192,18 @@ def elman(l: int, m: int, q: int, T: int, *, h0: str = "zero") -> SymbolicElman:
 
 def tanh_jacobian(n: int) -> tuple[sp.Matrix, sp.Matrix]:
     """``(J, notes)``: the Jacobian of tanh on R^n taken by SymPy, and the notes' form
-    :math:`\\operatorname{diag}(1 - \\tanh^2(x(i)))`."""
+    :math:`\\operatorname{diag}(1 - \\tanh^2(x(i)))`.
+
+    >>> import sympy as sp
+    >>> from rnnbook.notes import bptt_symbolic as bs
+    >>> J, notes = bs.tanh_jacobian(2)
+    >>> notes
+    Matrix([
+    [1 - tanh(x(1))**2,                 0],
+    [                0, 1 - tanh(x(2))**2]])
+    >>> (J - notes).applyfunc(sp.simplify) == sp.zeros(2, 2)
+    True
+    """
     check_int("n", n, minimum=1)
     x = _vector("x", n)
     g = _tanh(x)
@@ -189,7 +212,14 @@ def tanh_jacobian(n: int) -> tuple[sp.Matrix, sp.Matrix]:
 
 def softmax_jacobian(n: int) -> tuple[sp.Matrix, sp.Matrix]:
     """``(J, notes)``: the Jacobian of softmax on R^n taken by SymPy, and the notes' form
-    :math:`f(x(i))(\\delta_{ij} - f(x(j)))`, i.e. :math:`\\operatorname{diag}(f) - f f^T`."""
+    :math:`f(x(i))(\\delta_{ij} - f(x(j)))`, i.e. :math:`\\operatorname{diag}(f) - f f^T`.
+
+    >>> import sympy as sp
+    >>> from rnnbook.notes import bptt_symbolic as bs
+    >>> J, notes = bs.softmax_jacobian(3)                  # diag(f) - f f^T
+    >>> (J - notes).applyfunc(sp.simplify) == sp.zeros(3, 3)
+    True
+    """
     check_int("n", n, minimum=2)
     x = _vector("x", n)
     f = _softmax(x)
@@ -201,7 +231,21 @@ def softmax_cross_entropy_gradient(q: int, T: int = 1, *, targets_sum_to_one: bo
     :math:`-\\frac1T \\sum_k \\hat o(k) \\log f(z)(k)`, differentiated by SymPy with respect
     to the pre-activation z, and the closed form :math:`(f(z)\\,\\textstyle\\sum_k \\hat o(k) - \\hat o)/T`,
     which is :math:`(o - \\hat o)/T` when the targets sum to one (then :math:`\\hat o(q)` is
-    :math:`1 - \\sum_{k<q} \\hat o(k)`; otherwise all q targets are free symbols)."""
+    :math:`1 - \\sum_{k<q} \\hat o(k)`; otherwise all q targets are free symbols).
+
+    >>> import sympy as sp
+    >>> from rnnbook.notes import bptt_symbolic as bs
+    >>> direct, closed = bs.softmax_cross_entropy_gradient(2)
+    >>> closed                                             # o - y-hat, o = softmax(z)
+    Matrix([
+    [   -ô(1) + exp(z(1))/(exp(z(1)) + exp(z(2)))],
+    [ô(1) - 1 + exp(z(2))/(exp(z(1)) + exp(z(2)))]])
+    >>> z1, z2 = sorted((s for s in direct.free_symbols if s.name.startswith("z")), key=str)
+    >>> sp.simplify((direct - closed).subs({z1: 0, z2: sp.log(3)}))   # equal at z = (0, log 3)
+    Matrix([
+    [0],
+    [0]])
+    """
     check_int("q", q, minimum=2)
     check_int("T", T, minimum=1)
     z = _vector("z", q)
@@ -221,6 +265,13 @@ def atoms_to_symbols(expr, net: SymbolicElman):
     ``u = n z_t(k)`` for an integer ``n`` (SymPy writes ``exp(z)**2`` as ``exp(2 z)`` and
     ``1/exp(z)`` as ``exp(-z)``) and becomes ``E_t_k**n``. Raises ``ValueError`` if an
     atom survives.
+
+    >>> from rnnbook.notes import bptt_symbolic as bs
+    >>> net = bs.elman(1, 1, 2, 1)
+    >>> bs.atoms_to_symbols(net.D(1)[0, 0], net)           # 1 - tanh(a_1)^2 with tanh(a_1) -> H_1_1
+    1 - H_1_1**2
+    >>> bs.atoms_to_symbols(net.o[1][0], net)              # softmax, exp(z_1(k)) -> E_1_k
+    E_1_1/(E_1_1 + E_1_2)
     """
     expr = sp.sympify(expr)
     for t in range(net.T, 0, -1):
@@ -242,7 +293,14 @@ def atoms_to_symbols(expr, net: SymbolicElman):
 def rational_point(net: SymbolicElman, seed: int = 0) -> dict:
     """Exact rationals (small numerators and denominators, seeded) for every parameter,
     input, free target symbol and symbolic initial state of ``net``; targets are kept a
-    probability vector."""
+    probability vector.
+
+    >>> from rnnbook.notes import bptt_symbolic as bs
+    >>> net = bs.elman(1, 1, 2, 1)
+    >>> at = bs.rational_point(net, seed=0)
+    >>> len(at), all(v.is_Rational for v in at.values())   # 5 parameters, x_1(1) and y-hat_1(1)
+    (9, True)
+    """
     check_int("seed", seed, minimum=0)
     import random
 
@@ -261,7 +319,17 @@ def rational_point(net: SymbolicElman, seed: int = 0) -> dict:
 
 def is_zero(expr, net: SymbolicElman, at: dict | None = None) -> bool:
     """Decide exactly whether ``expr`` (an expression or a Matrix) is zero; see the module
-    docstring. ``at`` substitutes exact rationals for parameters, inputs and targets."""
+    docstring. ``at`` substitutes exact rationals for parameters, inputs and targets.
+
+    >>> import sympy as sp
+    >>> from rnnbook.notes import bptt_symbolic as bs
+    >>> net = bs.elman(1, 1, 2, 1)
+    >>> dh = sp.diff(net.h[1][0], net.b_h[0])              # SymPy's derivative of h_1 by b_h
+    >>> bs.is_zero(dh - net.D(1)[0, 0], net)               # = 1 - h_1^2, as an identity
+    True
+    >>> bs.is_zero(dh - 1, net)
+    False
+    """
     entries = list(expr) if isinstance(expr, sp.MatrixBase) else [expr]
     for e in entries:
         e = atoms_to_symbols(e, net)
@@ -278,7 +346,14 @@ def numeric_value(expr, net: SymbolicElman, at: dict, digits: int = 30):
     pass in ``digits + 10``-digit floating point. Used to show that a formula is *wrong*:
     a difference far above :math:`10^{-\\text{digits}}` at one point is a counterexample
     (:func:`is_zero` decides identities in free atoms; failing it says nothing about the
-    true values of the atoms)."""
+    true values of the atoms).
+
+    >>> from rnnbook.notes import bptt_symbolic as bs
+    >>> net = bs.elman(1, 1, 2, 1)
+    >>> at = bs.rational_point(net)
+    >>> bs.numeric_value(net.o[1][0] + net.o[1][1], net, at, digits=20)   # softmax sums to 1
+    1.0000000000000000000
+    """
     check_int("digits", digits, minimum=15)
     prec = digits + 10
     values, h = {}, net.h[0].xreplace(at)
@@ -301,7 +376,17 @@ def direct_gradient(net: SymbolicElman, name: str) -> sp.Matrix:
     """:math:`\\partial L/\\partial P` entry by entry, by SymPy differentiating L itself
     (same shape as the parameter P, the usual 'denominator layout' of a gradient).
     ``name`` is a parameter's, or ``"h_0"`` for the initial state of a network built
-    with ``h0="symbolic"``."""
+    with ``h0="symbolic"``.
+
+    >>> import sympy as sp
+    >>> from rnnbook.notes import bptt_symbolic as bs
+    >>> net = bs.elman(1, 1, 2, 1)
+    >>> g = bs.direct_gradient(net, "b_o")                 # dL/db_o, SymPy differentiating L
+    >>> g.shape
+    (2, 1)
+    >>> sp.factor(bs.atoms_to_symbols(g[0], net))          # = o_1(1) - y-hat_1(1)
+    -(E_1_1*ô_1(1) - E_1_1 + E_1_2*ô_1(1))/(E_1_1 + E_1_2)
+    """
     if name == "h_0":
         if not net.h0_symbolic:
             raise ValueError('the gradient with respect to h_0 needs a network built with h0="symbolic"')
@@ -312,7 +397,15 @@ def direct_gradient(net: SymbolicElman, name: str) -> sp.Matrix:
 
 
 def output_delta(net: SymbolicElman, t: int) -> sp.Matrix:
-    """:math:`\\partial L/\\partial z_t = (o_t - \\hat o_t)/T`: softmax + cross entropy."""
+    """:math:`\\partial L/\\partial z_t = (o_t - \\hat o_t)/T`: softmax + cross entropy.
+
+    >>> from rnnbook.notes import bptt_symbolic as bs
+    >>> net = bs.elman(1, 1, 2, 1)
+    >>> bs.atoms_to_symbols(bs.output_delta(net, 1), net)  # (o_1 - y-hat_1) / T, T = 1
+    Matrix([
+    [    E_1_1/(E_1_1 + E_1_2) - ô_1(1)],
+    [E_1_2/(E_1_1 + E_1_2) + ô_1(1) - 1]])
+    """
     return (net.o[t] - net.y[t]) / net.T
 
 
@@ -333,6 +426,14 @@ def bptt_gradients(net: SymbolicElman) -> tuple[dict[str, sp.Matrix], list]:
 
     with :math:`D_t = \\operatorname{diag}(1 - h_t \\odot h_t)`. Returns ``(grads, deltas)``,
     ``deltas[t]`` = :math:`\\delta_t` (index 0 unused).
+
+    >>> from rnnbook.notes import bptt_symbolic as bs
+    >>> net = bs.elman(1, 1, 2, 2)                         # T = 2: W_hh acts through h_1
+    >>> grads, deltas = bs.bptt_gradients(net)
+    >>> sorted(grads), len(deltas)                         # deltas[t] = delta_t, t = 1..T
+    (['W_hh', 'W_ho', 'W_xh', 'b_h', 'b_o'], 3)
+    >>> bs.is_zero(bs.direct_gradient(net, "W_hh") - grads["W_hh"], net)
+    True
     """
     T, m = net.T, net.m
     dz = [None] + [output_delta(net, t) for t in range(1, T + 1)]
@@ -363,7 +464,15 @@ def initial_state_gradient(net: SymbolicElman, deltas: list) -> sp.Matrix:
 def direct_dL_dh(net: SymbolicElman, t: int) -> sp.Matrix:
     """:math:`\\partial L/\\partial h_t` taken directly: the steps from ``t`` on are rebuilt
     with :math:`h_t` a free symbol vector, L (the terms that depend on it) differentiated,
-    and the forward value of :math:`h_t` put back."""
+    and the forward value of :math:`h_t` put back.
+
+    >>> from rnnbook.notes import bptt_symbolic as bs
+    >>> net = bs.elman(1, 1, 2, 2)
+    >>> _, deltas = bs.bptt_gradients(net)
+    >>> at = bs.rational_point(net)
+    >>> bs.is_zero(bs.direct_dL_dh(net, 1) - deltas[1], net, at)   # delta_1, by the recursion
+    True
+    """
     check_int("t", t, minimum=1)
     if t > net.T:
         raise ValueError(f"t must be <= T = {net.T}, got {t}")
@@ -385,7 +494,13 @@ def _unit(n: int, i: int) -> sp.Matrix:
 
 
 def dh_dWhh_direct(net: SymbolicElman, t: int, a: int, b: int) -> sp.Matrix:
-    """:math:`\\partial h_t/\\partial w_{hh}(a,b)` (an m-vector), taken by SymPy."""
+    """:math:`\\partial h_t/\\partial w_{hh}(a,b)` (an m-vector), taken by SymPy.
+
+    >>> from rnnbook.notes import bptt_symbolic as bs
+    >>> net = bs.elman(1, 1, 2, 1)
+    >>> bs.dh_dWhh_direct(net, 1, 0, 0)                    # h_0 = 0: W_hh has no effect on h_1
+    Matrix([[0]])
+    """
     return net.h[t].diff(net.W_hh[a, b])
 
 
@@ -395,6 +510,12 @@ def dh_dWhh_recursive(net: SymbolicElman, t: int, a: int, b: int) -> sp.Matrix:
     .. math:: \\frac{\\partial h_t}{\\partial w_{hh}(a,b)} = D_t\\Big(e_a h_{t-1}(b)
               + W_{hh} \\frac{\\partial h_{t-1}}{\\partial w_{hh}(a,b)}\\Big), \\qquad
               \\frac{\\partial h_0}{\\partial w_{hh}(a,b)} = 0.
+
+    >>> from rnnbook.notes import bptt_symbolic as bs
+    >>> net = bs.elman(1, 2, 2, 3)                         # m = 2, T = 3
+    >>> d = bs.dh_dWhh_recursive(net, 3, 0, 1)
+    >>> d.shape, bs.is_zero(d - bs.dh_dWhh_direct(net, 3, 0, 1), net)
+    ((2, 1), True)
     """
     d = sp.zeros(net.m, 1)
     for u in range(1, t + 1):
@@ -405,7 +526,17 @@ def dh_dWhh_recursive(net: SymbolicElman, t: int, a: int, b: int) -> sp.Matrix:
 def dh_dWhh_notes_order(net: SymbolicElman, t: int, a: int, b: int) -> sp.Matrix:
     """The notes' recursion with their factor order, :math:`D_t (e_a h_{t-1}(b)) +
     D_t\\,(\\partial h_{t-1}/\\partial w)\\,W_{hh}`: an (m x 1)(m x m) product, so SymPy
-    raises ``ShapeError`` for every m > 1 (for m = 1 it coincides with the correct one)."""
+    raises ``ShapeError`` for every m > 1 (for m = 1 it coincides with the correct one).
+
+    >>> import sympy as sp
+    >>> from rnnbook.notes import bptt_symbolic as bs
+    >>> net = bs.elman(1, 2, 2, 2)
+    >>> try:
+    ...     bs.dh_dWhh_notes_order(net, 2, 0, 1)
+    ... except sp.ShapeError:
+    ...     print("ShapeError: (m x 1)(m x m)")
+    ShapeError: (m x 1)(m x m)
+    """
     d = sp.zeros(net.m, 1)
     for u in range(1, t + 1):
         d = net.D(u) * _unit(net.m, a) * net.h[u - 1][b] + net.D(u) * d * net.W_hh
@@ -420,6 +551,12 @@ def dh_dWhh_closed_form(net: SymbolicElman, t: int, a: int, b: int) -> sp.Matrix
               \\Big(\\prod_{u=t-v+2}^{t} D_u W_{hh}\\Big) D_{t-v+1}\\, e_a\\, h_{t-v}(b)
 
     (the product ordered with the latest step on the left; empty for v = 1).
+
+    >>> from rnnbook.notes import bptt_symbolic as bs
+    >>> net = bs.elman(1, 2, 2, 3)
+    >>> d = bs.dh_dWhh_closed_form(net, 3, 1, 0)
+    >>> bs.is_zero(d - bs.dh_dWhh_recursive(net, 3, 1, 0), net)
+    True
     """
     total = sp.zeros(net.m, 1)
     for v in range(1, t + 1):
@@ -436,7 +573,15 @@ def dh_dWhh_notes_closed_form(net: SymbolicElman, t: int, a: int, b: int) -> sp.
     :math:`\\partial h_0/\\partial W_{hh} = 0` (:math:`h_0` is fixed): one Jacobian
     :math:`D_t`, raised to powers, all Jacobians to the left of all weights. From
     :math:`h_0 = 0` it agrees with the true derivative up to t = 2 (the terms that differ
-    multiply :math:`h_0`); from any other :math:`h_0`, only at t = 1."""
+    multiply :math:`h_0`); from any other :math:`h_0`, only at t = 1.
+
+    >>> from rnnbook.notes import bptt_symbolic as bs
+    >>> net = bs.elman(1, 2, 2, 3)
+    >>> at = bs.rational_point(net)
+    >>> wrong = bs.dh_dWhh_notes_closed_form(net, 3, 1, 0) - bs.dh_dWhh_direct(net, 3, 1, 0)
+    >>> max(abs(v) for v in bs.numeric_value(wrong, net, at)) > 1e-6   # a counterexample
+    True
+    """
     total = sp.zeros(net.m, 1)
     D_t = net.D(t)
     for v in range(1, t + 1):
@@ -450,7 +595,15 @@ def notes_immediate_gradients(net: SymbolicElman) -> dict[str, sp.Matrix]:
     and :math:`\\partial h_t/\\partial b_h = \\partial g/\\partial\\sim` keep only the
     immediate dependence of :math:`h_t`, so each :math:`L_t` reaches the parameter through
     step t alone: :math:`\\sum_t D_t W_{ho}^T \\delta o_t\\, x_t^T` and
-    :math:`\\sum_t D_t W_{ho}^T \\delta o_t`."""
+    :math:`\\sum_t D_t W_{ho}^T \\delta o_t`.
+
+    >>> from rnnbook.notes import bptt_symbolic as bs
+    >>> net = bs.elman(1, 1, 2, 2)
+    >>> notes = bs.notes_immediate_gradients(net)          # only the immediate dependence of h_t
+    >>> at = bs.rational_point(net)
+    >>> abs(bs.numeric_value(notes["b_h"] - bs.direct_gradient(net, "b_h"), net, at)[0]) > 1e-6
+    True
+    """
     T = net.T
     own = [None] + [net.D(t) * net.W_ho.T * output_delta(net, t) for t in range(1, T + 1)]
     return {

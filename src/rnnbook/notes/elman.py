@@ -88,6 +88,20 @@ class ElmanNetwork(_NotesNetwork):
     ``forward(input, h0=None) -> (z, h_n)`` where ``z[t] = W_ho h_t + b_o`` are the scores
     (apply softmax for :math:`o_t`), shaped like the input with ``q`` features, and ``h_n``
     is the last hidden state, ``(N, m)`` (``(m,)`` unbatched). ``h0`` defaults to zeros.
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> net = rnnbook.ElmanNetwork(3, 4, 2)                # l = 3 inputs, m = 4 hidden, q = 2 outputs
+    >>> net
+    ElmanNetwork(l=3, m=4, q=2)
+    >>> [(name, tuple(p.shape)) for name, p in net.named_parameters()]
+    [('W_xh', (4, 3)), ('W_hh', (4, 4)), ('W_ho', (2, 4)), ('b_h', (4,)), ('b_o', (2,))]
+    >>> z, h_n = net(torch.randn(5, 2, 3))                 # x: (T, N, l)
+    >>> tuple(z.shape), tuple(h_n.shape)                   # scores z_t: (T, N, q); h_T: (N, m)
+    ((5, 2, 2), (2, 4))
+    >>> o = net.probabilities(torch.randn(5, 2, 3))        # o_t = softmax(z_t)
+    >>> torch.allclose(o.sum(-1), torch.ones(5, 2))
+    True
     """
 
     def forward(self, input: Tensor, h0: Tensor | None = None) -> tuple[Tensor, Tensor]:
@@ -116,7 +130,16 @@ class ElmanNetwork(_NotesNetwork):
     def from_torch(cls, rnn: nn.Module, linear: nn.Linear) -> "ElmanNetwork":
         """Build the notes' network from a one-layer tanh ``torch.nn.RNN`` (or ``rnnbook.RNN``)
         followed by a ``torch.nn.Linear``: ``W_xh = weight_ih_l0``, ``W_hh = weight_hh_l0``,
-        ``b_h = bias_ih_l0 + bias_hh_l0``, ``W_ho = linear.weight``, ``b_o = linear.bias``."""
+        ``b_h = bias_ih_l0 + bias_hh_l0``, ``W_ho = linear.weight``, ``b_o = linear.bias``.
+
+        >>> import torch
+        >>> _ = torch.manual_seed(0)
+        >>> rnn, linear = torch.nn.RNN(3, 4), torch.nn.Linear(4, 2)
+        >>> net = rnnbook.ElmanNetwork.from_torch(rnn, linear)
+        >>> x = torch.randn(5, 2, 3)
+        >>> torch.allclose(net(x)[0], linear(rnn(x)[0]), atol=1e-6)
+        True
+        """
         if getattr(rnn, "num_layers", None) != 1 or getattr(rnn, "bidirectional", True) or getattr(rnn, "nonlinearity", None) != "tanh":
             raise ValueError("from_torch needs a one-layer, unidirectional, tanh RNN")
         if not rnn.bias or linear.bias is None:
@@ -139,6 +162,15 @@ class MLP(_NotesNetwork):
 
     :math:`h_t = \tanh(W_{xh} x_t + b_h)`, :math:`z_t = W_{ho} h_t + b_o`: the Elman network with
     :math:`W_{hh} = 0`. ``forward(input) -> z`` with the same shapes as :class:`ElmanNetwork`.
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> mlp = rnnbook.MLP(3, 4, 2)
+    >>> x = torch.randn(5, 2, 3)
+    >>> tuple(mlp(x).shape)                                # z_t = W_ho tanh(W_xh x_t + b_h) + b_o
+    (5, 2, 2)
+    >>> torch.allclose(mlp(x)[2], mlp(x[2:3])[0])          # each step on its own: no memory
+    True
     """
 
     _recurrent = False

@@ -22,9 +22,11 @@ import math
 
 import torch
 from torch import Tensor, nn
+from torch.nn.utils.rnn import PackedSequence
 
-from rnnbook._sequence import restore_layout, sequence_input
+from rnnbook._sequence import initial_state, restore_layout, sequence_input
 from rnnbook._validate import check_bool, check_int, check_shape, check_tensor
+from rnnbook.layers.packing import pack_output, run_with_lengths, sequence_lengths, unpack_input
 
 __all__ = ["NotesFirstVersionCell", "NotesFirstVersion"]
 
@@ -35,6 +37,15 @@ class NotesFirstVersionCell(nn.Module):
     Shapes: ``x_t`` (N, H_in) or (H_in); each state tensor (N, H) or (H), zeros when the
     state is omitted. Parameters (the notes' names): ``W_h, W_u, W_f, W_o`` (H, H + H_in)
     acting on ``[state, x_t]``, and ``b_h, b_u, b_f, b_o`` (H).
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> cell = rnnbook.NotesFirstVersionCell(3, 4)
+    >>> tuple(cell.W_u.shape)                              # acts on [a_{t-1}, x_t]: (H, H + H_in)
+    (4, 7)
+    >>> h, c, a = cell(torch.randn(2, 3))                  # state (h, c, a), zeros when omitted
+    >>> tuple(h.shape), tuple(c.shape), tuple(a.shape)
+    ((2, 4), (2, 4), (2, 4))
     """
 
     def __init__(self, input_size: int, hidden_size: int, device=None, dtype=None) -> None:
@@ -94,6 +105,15 @@ class NotesFirstVersion(nn.Module):
     Input ``(L, N, H_in)`` (``batch_first``: ``(N, L, H_in)``) or unbatched ``(L, H_in)``;
     ``hx`` a tuple ``(h_0, c_0, a_0)``, each ``(1, N, H)`` (``(1, H)`` unbatched); output the
     ``a_t`` of every step. The parameters are the cell's, under ``cell.``.
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> layer = rnnbook.NotesFirstVersion(3, 4)
+    >>> out, (h_n, c_n, a_n) = layer(torch.randn(5, 2, 3))
+    >>> tuple(out.shape), tuple(a_n.shape)                 # out holds a_t; each final state (1, N, H)
+    ((5, 2, 4), (1, 2, 4))
+    >>> torch.equal(out[-1], a_n[0])
+    True
     """
 
     def __init__(self, input_size: int, hidden_size: int, batch_first: bool = False,
@@ -103,22 +123,31 @@ class NotesFirstVersion(nn.Module):
         self.cell = NotesFirstVersionCell(input_size, hidden_size, device=device, dtype=dtype)
         self.input_size, self.hidden_size = input_size, hidden_size
 
-    def forward(self, input: Tensor, hx: tuple[Tensor, Tensor, Tensor] | None = None):
-        x, batched = sequence_input("input", input, self.input_size, self.cell.W_h.dtype, self.batch_first)
+    def forward(self, input: Tensor | PackedSequence, hx: tuple[Tensor, Tensor, Tensor] | None = None, *,
+                lengths=None):
+        """Run the cell over the sequence; ``lengths`` (N,) or a ``PackedSequence`` input: see
+        :mod:`rnnbook.layers.packing`."""
+        input, lengths, packed = unpack_input("NotesFirstVersion", input, lengths, self.batch_first)
+        x, batched = sequence_input("input", input, self.input_size, self.cell.W_h.dtype, self.batch_first,
+                                     device=self.cell.W_h.device)
+        lengths = sequence_lengths(lengths, x, batched)
         if hx is None:
-            state = None
+            state = tuple(x.new_zeros(x.shape[1], self.hidden_size) for _ in range(3))
         else:
             if not isinstance(hx, tuple) or len(hx) != 3:
-                raise TypeError("hx must be a tuple (h_0, c_0, a_0) of three tensors")
-            state = tuple(
-                check_tensor(n, s, ndims=(3 if batched else 2,), dtype=x.dtype)[0]
-                if batched else check_tensor(n, s, ndims=(2,), dtype=x.dtype)[0:1]
-                for n, s in zip(("h_0", "c_0", "a_0"), hx, strict=True)
-            )
-        outputs = []
-        for x_t in x.unbind(0):
-            state = self.cell(x_t, state)
-            outputs.append(state[2])
-        out, _ = restore_layout(torch.stack(outputs), state[2].unsqueeze(0), batched, self.batch_first)
+                raise TypeError("hx must be a tuple (h_0, c_0, a_0) of three tensors, got "
+                                f"{type(hx).__name__}{'' if not isinstance(hx, tuple) else f' of {len(hx)} items'}")
+            state = tuple(initial_state(s, x, batched, 1, self.hidden_size, name=n)[0]
+                          for n, s in zip(("h_0", "c_0", "a_0"), hx, strict=True))
+
+        def run(x: Tensor, state: tuple[Tensor, ...]) -> tuple[Tensor, tuple[Tensor, ...]]:
+            outputs = []
+            for x_t in x.unbind(0):
+                state = self.cell(x_t, state)
+                outputs.append(state[2])
+            return torch.stack(outputs), state
+
+        out, state = run_with_lengths(run, x, state, lengths)
+        out, _ = restore_layout(out, state[2].unsqueeze(0), batched, self.batch_first)
         finals = tuple(s.unsqueeze(0) if batched else s for s in state)
-        return out, finals
+        return pack_output(out, lengths, packed, self.batch_first), finals

@@ -142,6 +142,15 @@ class NotesStep2Cell(_NotesCell):
     Parameters ``W_xhh`` (m, m + l), ``b_h`` (m). State ``(h, c)``.
 
     Shapes: ``x`` (N, l) or (l,); the state pair, each (N, m) or (m,).
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> cell = rnnbook.NotesStep2Cell(3, 4)
+    >>> x = torch.randn(2, 3)
+    >>> h, c = cell(x)                                     # from (h_0, c_0) = 0
+    >>> h2, c2 = cell(x, (h, c))
+    >>> torch.allclose(c2, c + h2)                         # c_t = c_{t-1} + h_t
+    True
     """
 
     def _update(self, x: Tensor, h: Tensor, c: Tensor) -> tuple[Tensor, Tensor]:
@@ -158,6 +167,15 @@ class NotesStep3Cell(_NotesCell):
     Parameters ``W_xhh``, ``b_h``, ``W_xhu``, ``b_u``. State ``(h, c)``.
 
     Shapes: ``x`` (N, l) or (l,); the state pair, each (N, m) or (m,).
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> cell = rnnbook.NotesStep3Cell(3, 4)
+    >>> sorted(name for name, _ in cell.named_parameters())
+    ['W_xhh', 'W_xhu', 'b_h', 'b_u']
+    >>> h, c = cell(torch.randn(2, 3))
+    >>> tuple(h.shape), tuple(c.shape)
+    ((2, 4), (2, 4))
     """
 
     _gates = ("h", "u")
@@ -178,6 +196,17 @@ class NotesStep4Cell(_NotesCell):
     Parameters ``W_xhh``, ``b_h``, ``W_xhu``, ``b_u``, ``W_xhf``, ``b_f``. State ``(h, c)``.
 
     Shapes: ``x`` (N, l) or (l,); the state pair, each (N, m) or (m,).
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> cell = rnnbook.NotesStep4Cell(3, 4)
+    >>> with torch.no_grad():
+    ...     _ = cell.b_f.fill_(-50.0)                      # Gamma_f = 0: forget everything
+    >>> x, state = torch.randn(2, 3), (torch.randn(2, 4), torch.randn(2, 4))
+    >>> h, c = cell(x, state)
+    >>> gamma_u = torch.sigmoid(torch.cat([state[0], x], 1) @ cell.W_xhu.T + cell.b_u)
+    >>> torch.allclose(c, gamma_u * h)                     # c_t = Gamma_u h_t
+    True
     """
 
     _gates = ("h", "u", "f")
@@ -207,6 +236,18 @@ class NotesStep5Cell(_NotesCell):
     state ``(a, c, h)``.
 
     Shapes: ``x`` (N, l) or (l,); the state pair, each (N, m) or (m,).
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> lstm = torch.nn.LSTMCell(3, 4)
+    >>> cell = rnnbook.step5_from_lstm(lstm)               # consistent reading: state (a, c)
+    >>> x = torch.randn(2, 3)
+    >>> a, c = cell(x)
+    >>> torch.allclose(a, lstm(x)[0], atol=1e-6)
+    True
+    >>> literal = rnnbook.NotesStep5Cell(3, 4, literal=True)
+    >>> len(literal(x))                                    # literal reading: state (a, c, h)
+    3
     """
 
     _gates = ("h", "u", "f", "o")
@@ -239,7 +280,13 @@ _STEPS = {2: NotesStep2Cell, 3: NotesStep3Cell, 4: NotesStep4Cell, 5: NotesStep5
 
 
 def notes_cell(step: int, input_size: int, hidden_size: int, **kwargs) -> _NotesCell:
-    """The cell of the notes' ``step`` (2 to 5)."""
+    """The cell of the notes' ``step`` (2 to 5).
+
+    >>> [type(rnnbook.notes_cell(step, 3, 4)).__name__ for step in (2, 3, 4, 5)]
+    ['NotesStep2Cell', 'NotesStep3Cell', 'NotesStep4Cell', 'NotesStep5Cell']
+    >>> rnnbook.notes_cell(5, 3, 4, literal=True)
+    NotesStep5Cell(3, 4, literal=True)
+    """
     check_choice("step", step, tuple(_STEPS))
     return _STEPS[step](input_size, hidden_size, **kwargs)
 
@@ -255,6 +302,15 @@ class NotesLSTM(nn.Module):
     returns ``(output, final_state)``: output (L, N, m) holds the state passed to the next
     step and to any layer above (:math:`h_t` for steps 2 to 4, :math:`a_t` for step 5);
     ``memory`` after a call holds every :math:`c_t`, shaped like ``output``.
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> layer = rnnbook.NotesLSTM(3, 4, step=4)
+    >>> out, (h_n, c_n) = layer(torch.randn(5, 2, 3))      # steps 2 to 4: out holds h_t
+    >>> tuple(out.shape), tuple(layer.memory.shape)        # memory holds every c_t
+    ((5, 2, 4), (5, 2, 4))
+    >>> torch.equal(layer.memory[-1], c_n)
+    True
     """
 
     def __init__(self, input_size: int, hidden_size: int, step: int = 5, batch_first: bool = False,
@@ -287,6 +343,19 @@ def step5_from_lstm(lstm: nn.Module) -> NotesStep5Cell:
     projection (or an ``LSTMCell``). Gate ``k`` of torch's order i, f, g, o maps to
     ``W_xh{u,f,h,o}`` = ``[W_hk | W_ik]`` (previous state first) and
     ``b_{u,f,h,o} = b_ik + b_hk``.
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> lstm = rnnbook.LSTM(3, 4)
+    >>> cell = rnnbook.step5_from_lstm(lstm)
+    >>> torch.equal(cell.W_xhu, torch.cat([lstm.weight_hh_l0[:4], lstm.weight_ih_l0[:4]], 1))
+    True
+    >>> x = torch.randn(5, 2, 3)
+    >>> state = None
+    >>> for x_t in x:
+    ...     state = cell(x_t, state)
+    >>> torch.allclose(state[0], lstm(x)[0][-1], atol=1e-6)   # a_T equals the LSTM's h_T
+    True
     """
     suffix = "_l0" if hasattr(lstm, "weight_ih_l0") else ""
     if suffix and (lstm.num_layers != 1 or lstm.bidirectional or lstm.proj_size):

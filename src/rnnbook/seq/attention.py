@@ -66,6 +66,17 @@ class LuongAttention(nn.Module):
     ``h`` (L, N, memory_size), ``mask`` (L, N) True at real positions; returns
     ``context`` (T, N, memory_size) and ``weights`` (T, N, L). Unbatched: ``s`` (T, Hs),
     ``h`` (L, Hh), ``mask`` (L,) give (T, Hh) and (T, L).
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> attention = rnnbook.LuongAttention(4, 6, score="general")   # score = s_t^T R h_i
+    >>> s, h = torch.randn(3, 2, 4), torch.randn(5, 2, 6)   # queries (T, N, Hs), memory (L, N, Hh)
+    >>> mask = rnnbook.length_mask(torch.tensor([5, 2]), 5) # the second source has 2 steps
+    >>> context, weights = attention(s, h, mask)
+    >>> tuple(context.shape), tuple(weights.shape)          # c_t (T, N, Hh), a_t (T, N, L)
+    ((3, 2, 6), (3, 2, 5))
+    >>> torch.allclose(weights.sum(-1), torch.ones(3, 2)), bool((weights[:, 1, 2:] == 0).all())
+    (True, True)
     """
 
     def __init__(self, query_size: int, memory_size: int, score: str = "dot", *,
@@ -122,6 +133,9 @@ class LuongAttention(nn.Module):
         if h.shape[-1] != self.memory_size or h.shape[1] != s.shape[1]:
             raise ValueError(f"h must have shape (L, {s.shape[1]}, {self.memory_size}) = "
                              f"(source steps, batch, memory_size), got {tuple(h.shape)}")
+        if h.shape[0] == 0:
+            raise ValueError("h must hold at least one source step to attend to (a softmax over no "
+                             f"positions has no value), got shape {tuple(h.shape[:1] if unbatched else h.shape)}")
         if mask is not None:
             expected = tuple(h.shape[:1]) if unbatched else tuple(h.shape[:2])
             if not isinstance(mask, Tensor) or mask.dtype != torch.bool:
@@ -165,6 +179,20 @@ class AttentionDecoder(Decoder):
     :meth:`attend` returns :math:`\tilde h_t` (T, N, attentional_size) and the weights
     (T, N, L). This is Luong's global attention without input feeding: :math:`s_t` does
     not read :math:`\tilde h_{t-1}`, so teacher forcing runs all steps in one layer call.
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> decoder = rnnbook.AttentionDecoder(rnnbook.GRU(4, 8), vocab_size=6, memory_size=8,
+    ...                                    embedding_dim=4, score="dot")
+    >>> memory = torch.randn(5, 2, 8)                      # encoder outputs h_i: (L, N, memory_size)
+    >>> tokens = torch.randint(6, (3, 2))
+    >>> scores, state = decoder(tokens, memory=memory)     # o_t = W_ho h~_t + b_o
+    >>> tuple(scores.shape)
+    (3, 2, 6)
+    >>> s, _ = decoder.layer(decoder.input(tokens))
+    >>> h_tilde, weights = decoder.attend(s, memory)
+    >>> tuple(h_tilde.shape), tuple(weights.shape)
+    ((3, 2, 8), (3, 2, 5))
     """
 
     def __init__(self, layer: nn.Module, vocab_size: int, *, memory_size: int, score: str = "dot",

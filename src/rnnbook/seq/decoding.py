@@ -68,7 +68,7 @@ class Decoder(nn.Module):
         layer: a unidirectional recurrent layer with ``input_size`` equal to the token
             vectors' size.
         vocab_size: V, the tokens read and predicted.
-        embedding_dim, encoding: how a token becomes x_t (:class:`TokenInput`).
+        embedding_dim, encoding: how a token becomes x_t (:class:`rnnbook.seq.structures.TokenInput`).
 
     Extension points:
         ``readout(s, memory, memory_mask)`` maps the layer's outputs ``s`` (T, N, H) to
@@ -77,6 +77,18 @@ class Decoder(nn.Module):
         encoder outputs (L, N, H_enc) and ``memory_mask`` (L, N) True at real source
         steps) and replaces ``self.head`` to match the new feature size.
         ``readout_size`` is the size of the default readout (the layer's H).
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> decoder = rnnbook.Decoder(rnnbook.GRU(4, 8), vocab_size=6, embedding_dim=4)
+    >>> tokens = torch.randint(6, (5, 2))                  # teacher forcing: the true previous tokens
+    >>> scores, state = decoder(tokens)
+    >>> tuple(scores.shape), tuple(state.shape)            # (T, N, V), (num_layers, N, H)
+    ((5, 2, 6), (1, 2, 8))
+    >>> first = torch.tensor([1, 1])
+    >>> out, lengths = decoder.generate(first, steps=4)   # greedy: each token fed back
+    >>> tuple(out.shape), tuple(lengths.shape)
+    ((4, 2), (2,))
     """
 
     def __init__(self, layer: nn.Module, vocab_size: int, *, embedding_dim: int | None = None,
@@ -164,6 +176,8 @@ class Decoder(nn.Module):
                 raise ValueError(
                     f"end_token must be a token id in [0, {self.vocab_size - 1}], got {end_token}"
                 )
+        if check_int("pad_token", pad_token, minimum=0) >= self.vocab_size:
+            raise ValueError(f"pad_token must be a token id in [0, {self.vocab_size - 1}], got {pad_token}")
         batch = first_tokens.shape[0]
         done = torch.zeros(batch, dtype=torch.bool, device=first_tokens.device)
         lengths = torch.full((batch,), steps, dtype=torch.long)
@@ -204,6 +218,21 @@ class OneToN(nn.Module):
 
     Shapes: ``tokens`` (T, N) token ids, time-major; ``condition`` (N, condition_size);
     ``lengths`` (N,); ``scores`` (T, N, vocab_size).
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> model = rnnbook.OneToN(rnnbook.GRU(4, 8), vocab_size=6, condition_size=3, embedding_dim=4)
+    >>> condition = torch.randn(2, 3)                      # the one input c: (N, condition_size)
+    >>> tuple(model.initial_state(condition).shape)        # s_0 = tanh(W_c c + b_c)
+    (1, 2, 8)
+    >>> scores, _ = model(torch.randint(6, (5, 2)), condition)
+    >>> tuple(scores.shape)
+    (5, 2, 6)
+    >>> g = torch.Generator().manual_seed(0)
+    >>> tokens, lengths = model.generate(4, torch.tensor([1, 1]), condition=condition,
+    ...                                  temperature=1.0, generator=g)
+    >>> tuple(tokens.shape)
+    (4, 2)
     """
 
     def __init__(self, layer: nn.Module, vocab_size: int, *, condition_size: int | None = None,
@@ -267,7 +296,7 @@ class OneToN(nn.Module):
 
 # -- N to M --------------------------------------------------------------------------------------
 class NToM(nn.Module):
-    r"""N to M: an :class:`Encoder` reads the source (N steps), its final state is the
+    r"""N to M: an :class:`rnnbook.seq.structures.Encoder` reads the source (N steps), its final state is the
     context that starts a :class:`Decoder`, which writes the target (M steps, M != N in
     general) and stops at ``end_token``:
 
@@ -285,6 +314,21 @@ class NToM(nn.Module):
     src_lengths, tgt_lengths)``; ``greedy(src, src_lengths, max_steps) -> (tokens, lengths)``.
     The decoder receives ``memory = encoded.outputs`` and ``memory_mask = encoded.mask``,
     unused unless its :meth:`Decoder.readout` is overridden (attention).
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> encoder = rnnbook.Encoder(rnnbook.GRU(4, 8), vocab_size=10, embedding_dim=4)
+    >>> decoder = rnnbook.Decoder(rnnbook.GRU(4, 8), vocab_size=6, embedding_dim=4)
+    >>> model = rnnbook.NToM(encoder, decoder, start_token=1, end_token=2)
+    >>> src, targets = torch.randint(10, (7, 3)), torch.randint(3, 6, (4, 3))   # N = 7, M = 4
+    >>> scores = model(src, rnnbook.shift_right(targets, 1), src_lengths=[7, 5, 2])
+    >>> tuple(scores.shape)                                # (M, N, V)
+    (4, 3, 6)
+    >>> model.loss(src, targets, src_lengths=[7, 5, 2]).shape
+    torch.Size([])
+    >>> tokens, lengths = model.greedy(src, [7, 5, 2], max_steps=6)
+    >>> tuple(tokens.shape)[1], tuple(lengths.shape)
+    (3, (3,))
     """
 
     def __init__(self, encoder: Encoder, decoder: Decoder, *, start_token: int, end_token: int):
@@ -348,9 +392,15 @@ STRUCTURES: dict[str, type[nn.Module]] = {"n_to_n": NToN, "n_to_1": NToOne, "1_t
 def make_structure(name: str, layer: nn.Module | str, *args, layer_kwargs: dict | None = None,
                    **kwargs) -> nn.Module:
     """Build structure ``name`` (``'n_to_n'``, ``'n_to_1'``, ``'1_to_n'``) around ``layer``
-    (a module, or a layer name for :func:`make_layer` with ``layer_kwargs`` holding
+    (a module, or a layer name for :func:`rnnbook.seq.structures.make_layer` with ``layer_kwargs`` holding
     ``input_size``, ``hidden_size`` and any other constructor argument). N to M is built
-    from its parts: ``NToM(Encoder(...), Decoder(...), ...)``."""
+    from its parts: ``NToM(Encoder(...), Decoder(...), ...)``.
+
+    >>> model = rnnbook.make_structure("n_to_1", "lstm", 3,
+    ...                                layer_kwargs={"input_size": 2, "hidden_size": 8})
+    >>> type(model).__name__, type(model.layer).__name__, model.head
+    ('NToOne', 'LSTM', Linear(in_features=8, out_features=3, bias=True))
+    """
     if name == "n_to_m":
         raise ValueError(
             "structure 'n_to_m' is built from its parts: NToM(Encoder(layer, ...), "

@@ -41,6 +41,14 @@ def embed_by_one_hot(tokens: Tensor, weight: Tensor) -> Tensor:
     """``one_hot(tokens) @ weight``: (..., ) ids and a (V, d) table to (..., d) vectors.
 
     .. math:: x = e_w^\\top E
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> embedding = torch.nn.Embedding(5, 3)               # E: (V, d)
+    >>> tokens = torch.tensor([[4, 0], [2, 2]])            # (L, N)
+    >>> x = rnnbook.embed_by_one_hot(tokens, embedding.weight)   # e_w^T E
+    >>> tuple(x.shape), torch.equal(x, embedding(tokens))
+    ((2, 2, 3), True)
     """
     check_tensor("weight", weight, ndims=(2,))
     check_tokens("tokens", tokens, weight.shape[0])
@@ -57,6 +65,10 @@ class InputCost:
     batch of input vectors, (steps * batch * size); ``bytes``: the memory of both at
     ``bytes_per_number`` bytes each; ``multiply_adds``: multiply-adds to get
     ``W_xh x_t`` for the batch, if done as a dense product.
+
+    >>> cost = rnnbook.input_costs(1000, 32, 64, steps=10, batch=8)["embedding"]
+    >>> cost.parameters == 1000 * 32 + 64 * 32, cost.input_floats, cost.multiply_adds
+    (True, 2560, 163840)
     """
 
     encoding: str
@@ -76,6 +88,11 @@ def input_costs(vocab_size: int, embedding_dim: int, hidden_size: int, steps: in
     numbers, ``T N V H`` multiply-adds as a dense product. Embedding: a table of ``V d``
     plus ``W_xh`` (H, d): ``V d + H d`` parameters, ``T N d`` input numbers (the lookup
     copies rows, no multiplications), ``T N d H`` multiply-adds.
+
+    >>> costs = rnnbook.input_costs(vocab_size=1000, embedding_dim=32, hidden_size=64,
+    ...                              steps=10, batch=8)
+    >>> {name: (c.parameters, c.input_floats) for name, c in costs.items()}
+    {'one_hot': (64000, 80000), 'embedding': (34048, 2560)}
     """
     for name, value in (("vocab_size", vocab_size), ("embedding_dim", embedding_dim),
                         ("hidden_size", hidden_size), ("steps", steps), ("batch", batch),
@@ -97,6 +114,13 @@ def pca_2d(weight: Tensor) -> tuple[Tensor, Tensor]:
     Returns the (V, 2) coordinates and the fraction of the variance each component keeps.
     Computed from the SVD of the centred rows, :math:`X - \\bar x = U S V^\\top`; the
     coordinates are :math:`U_{:, :2} S_{:2}`.
+
+    >>> import torch
+    >>> E = torch.tensor([[1.0, 0.0, 0.0], [-1.0, 0.0, 0.0], [0.0, 0.5, 0.0], [0.0, -0.5, 0.0]],
+    ...                  dtype=torch.float64)
+    >>> coords, kept = rnnbook.pca_2d(E)                   # rows of E (V, d) -> (V, 2)
+    >>> coords.abs().round(decimals=6).tolist(), kept.round(decimals=6).tolist()
+    ([[1.0, 0.0], [1.0, 0.0], [0.0, 0.5], [0.0, 0.5]], [0.8, 0.2])
     """
     w = check_tensor("weight", weight, ndims=(2,)).detach()
     if w.shape[0] < 2 or w.shape[1] < 2:
@@ -112,11 +136,25 @@ def pca_2d(weight: Tensor) -> tuple[Tensor, Tensor]:
 
 
 def nearest_neighbour_agreement(vectors: Tensor, groups: Sequence[object]) -> float:
-    """The fraction of rows whose nearest other row (cosine similarity) is in the same group."""
+    """The fraction of rows whose nearest other row (cosine similarity) is in the same group.
+
+    >>> import torch
+    >>> vectors = torch.tensor([[1.0, 0.1], [1.0, -0.1], [-1.0, 0.2], [-1.0, 0.0]])
+    >>> rnnbook.nearest_neighbour_agreement(vectors, ["noun", "noun", "verb", "verb"])
+    1.0
+    >>> rnnbook.nearest_neighbour_agreement(vectors, ["noun", "verb", "noun", "verb"])
+    0.0
+    """
     v = check_tensor("vectors", vectors, ndims=(2,)).detach()
     if len(groups) != v.shape[0]:
         raise ValueError(f"groups must have one entry per row ({v.shape[0]}), got {len(groups)}")
-    unit = v / v.norm(dim=1, keepdim=True)
+    if v.shape[0] < 2:
+        raise ValueError(f"vectors must have at least 2 rows (each row's nearest other row), got shape {tuple(v.shape)}")
+    norms = v.norm(dim=1, keepdim=True)
+    if not bool(torch.isfinite(v).all()) or bool((norms == 0).any()):
+        raise ValueError("vectors must be finite and non-zero rows (the cosine of a zero row is undefined), got "
+                         f"{int((norms == 0).sum())} zero rows and {int((~torch.isfinite(v)).any(1).sum())} non-finite rows")
+    unit = v / norms
     sim = unit @ unit.T
     sim.fill_diagonal_(-math.inf)
     nearest = sim.argmax(dim=1).tolist()
@@ -130,6 +168,11 @@ def within_between(vectors: Tensor, groups: Sequence[object]) -> float:
                        {\operatorname{mean}_{g_i \ne g_j} \lVert v_i - v_j \rVert}
 
     Below 1 when rows of a group sit closer together than rows of different groups.
+
+    >>> import torch
+    >>> vectors = torch.tensor([[0.0, 0.0], [0.0, 1.0], [3.0, 0.0], [3.0, 1.0]])
+    >>> round(rnnbook.within_between(vectors, ["a", "a", "b", "b"]), 4)   # < 1: groups cluster
+    0.3246
     """
     v = check_tensor("vectors", vectors, ndims=(2,)).detach()
     if len(groups) != v.shape[0]:
@@ -148,10 +191,20 @@ def unigram_perplexity(train: Sequence[int], test: Sequence[int], vocab_size: in
 
     .. math:: P(w) = \\frac{c(w) + 1}{n + V}, \\qquad
               \\mathrm{PPL} = \\exp\\Big(-\\frac1{|test|} \\sum_{w \\in test} \\ln P(w)\\Big)
+
+    >>> rnnbook.unigram_perplexity(train=[0, 1, 0, 1], test=[0, 1], vocab_size=2)   # P(w) = 1/2
+    2.0
+    >>> round(rnnbook.unigram_perplexity(train=[0, 0, 0], test=[1], vocab_size=2), 6)   # 1 / (1/5)
+    5.0
     """
     check_int("vocab_size", vocab_size, minimum=1)
     if len(test) == 0:
         raise ValueError("test must hold at least one token, got none")
+    for name, ids in (("train", train), ("test", test)):
+        bad = [w for w in ids if isinstance(w, bool) or not isinstance(w, int) or not 0 <= w < vocab_size]
+        if bad:
+            raise ValueError(f"{name} must hold token ids in [0, {vocab_size - 1}] (vocab_size={vocab_size}), "
+                             f"got {bad[:5]}")
     counts = Counter(train)
     n = len(train)
     # P(w) = (c(w) + 1) / (n + V)
@@ -160,5 +213,18 @@ def unigram_perplexity(train: Sequence[int], test: Sequence[int], vocab_size: in
 
 
 def perplexity(mean_cross_entropy: float) -> float:
-    """:math:`\\mathrm{PPL} = e^{\\mathcal{L}}` for a mean cross entropy in nats per token."""
-    return math.exp(mean_cross_entropy)
+    """:math:`\\mathrm{PPL} = e^{\\mathcal{L}}` for a mean cross entropy in nats per token
+    (``inf`` beyond the largest float, as ``torch.exp``; NaN gives NaN).
+
+    >>> import math
+    >>> round(rnnbook.perplexity(math.log(10)), 9)          # uniform over 10 tokens: PPL = 10
+    10.0
+    """
+    if isinstance(mean_cross_entropy, bool) or not isinstance(mean_cross_entropy, (int, float)):
+        raise TypeError(f"mean_cross_entropy must be a real number, got {mean_cross_entropy!r}")
+    if mean_cross_entropy < 0:
+        raise ValueError(f"mean_cross_entropy must be >= 0 (a cross entropy is never negative), got {mean_cross_entropy}")
+    try:
+        return math.exp(mean_cross_entropy)
+    except OverflowError:
+        return math.inf

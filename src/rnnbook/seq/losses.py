@@ -18,6 +18,13 @@ def masked_cross_entropy(scores: Tensor, targets: Tensor, lengths: Tensor | None
               \\log \\mathrm{softmax}(o^{(n)}_t)[y^{(n)}_t]
 
     Padded steps (``t >= lengths[n]``) count for nothing, whatever their targets hold.
+
+    >>> import torch
+    >>> scores = torch.zeros(3, 2, 4)                      # (L, N, q): uniform predictions
+    >>> targets = torch.tensor([[1, 3], [0, -7], [2, -7]]) # padded steps hold anything
+    >>> loss = rnnbook.masked_cross_entropy(scores, targets, lengths=torch.tensor([3, 1]))
+    >>> round(loss.item(), 6), round(torch.log(torch.tensor(4.0)).item(), 6)    # log q
+    (1.386294, 1.386294)
     """
     check_tensor("scores", scores, ndims=(3,))
     if not isinstance(targets, Tensor) or targets.is_floating_point():
@@ -54,6 +61,22 @@ def sequence_loss(scores: Tensor, y: Tensor) -> Tensor:
     """Mean cross entropy over every step whose target is not :data:`rnnbook.seq.padding.IGNORE_INDEX`.
 
     ``scores`` (..., q) are pre-softmax; ``y`` (...) holds class indices.
+
+    >>> import torch
+    >>> scores = torch.tensor([[[2.0, 0.0]], [[0.0, 0.0]]])   # (L, N, q)
+    >>> y = torch.tensor([[0], [rnnbook.IGNORE_INDEX]])       # the second step is skipped
+    >>> loss = rnnbook.sequence_loss(scores, y)
+    >>> torch.allclose(loss, torch.nn.functional.cross_entropy(scores[0], y[0]))
+    True
     """
     _check_targets(scores, y)
+    real = y[y != IGNORE_INDEX]
+    if real.numel() and (real.min() < 0 or real.max() >= scores.shape[-1]):
+        raise ValueError(f"targets must be class ids in [0, {scores.shape[-1] - 1}] or IGNORE_INDEX "
+                         f"({IGNORE_INDEX}), got values in [{int(real.min())}, {int(real.max())}]")
+    if not bool((y != IGNORE_INDEX).any()):
+        raise ValueError(
+            f"targets must hold at least one step to score (not IGNORE_INDEX = {IGNORE_INDEX}): the mean "
+            f"over no steps is undefined; got targets of shape {tuple(y.shape)} with none"
+        )
     return nn.functional.cross_entropy(scores.reshape(-1, scores.shape[-1]), y.reshape(-1), ignore_index=IGNORE_INDEX)

@@ -61,7 +61,11 @@ def _check_linear(k: object, c: object, epsilon: object) -> tuple[float, float, 
 
 def linear_schedule(i: int, *, k: float = 1.0, c: float, epsilon: float = 0.0) -> float:
     r"""Linear decay :math:`\epsilon_i = \max(\epsilon, k - c\, i)`, with :math:`0 < k \le 1`,
-    :math:`c > 0` and :math:`0 \le \epsilon \le k`."""
+    :math:`c > 0` and :math:`0 \le \epsilon \le k`.
+
+    >>> [rnnbook.linear_schedule(i, c=0.25, epsilon=0.1) for i in range(5)]
+    [1.0, 0.75, 0.5, 0.25, 0.1]
+    """
     i = _step(i)
     k, c, epsilon = _check_linear(k, c, epsilon)
     # eps_i = max(eps, k - c i)
@@ -76,7 +80,11 @@ def _check_exponential(k: object) -> float:
 
 
 def exponential_schedule(i: int, *, k: float) -> float:
-    r"""Exponential decay :math:`\epsilon_i = k^i`, with :math:`0 < k < 1`."""
+    r"""Exponential decay :math:`\epsilon_i = k^i`, with :math:`0 < k < 1`.
+
+    >>> [rnnbook.exponential_schedule(i, k=0.5) for i in range(4)]
+    [1.0, 0.5, 0.25, 0.125]
+    """
     i = _step(i)
     k = _check_exponential(k)
     # eps_i = k^i
@@ -91,7 +99,11 @@ def _check_inverse_sigmoid(k: object) -> float:
 
 
 def inverse_sigmoid_schedule(i: int, *, k: float) -> float:
-    r"""Inverse sigmoid decay :math:`\epsilon_i = k / (k + \exp(i / k))`, with :math:`k \ge 1`."""
+    r"""Inverse sigmoid decay :math:`\epsilon_i = k / (k + \exp(i / k))`, with :math:`k \ge 1`.
+
+    >>> [round(rnnbook.inverse_sigmoid_schedule(i, k=10), 3) for i in (0, 10, 30, 60)]
+    [0.909, 0.786, 0.332, 0.024]
+    """
     i = _step(i)
     k = _check_inverse_sigmoid(k)
     # eps_i = k / (k + exp(i / k)); for large i, exp overflows and eps_i -> 0
@@ -114,7 +126,12 @@ _CHECKS = {"linear": lambda k=1.0, c=None, epsilon=0.0: _check_linear(k, c, epsi
 
 def make_schedule(name: str, **params: float) -> Callable[[int], float]:
     """The schedule ``name`` (``'linear'``, ``'exponential'``, ``'inverse_sigmoid'``) with its
-    parameters fixed, as a plain function ``i -> epsilon_i``; the parameters are checked here."""
+    parameters fixed, as a plain function ``i -> epsilon_i``; the parameters are checked here.
+
+    >>> schedule = rnnbook.make_schedule("exponential", k=0.9)
+    >>> round(schedule(2), 12)                             # epsilon_2 = 0.9^2
+    0.81
+    """
     check_choice("schedule", name, tuple(SCHEDULES))
     try:
         _CHECKS[name](**params)
@@ -139,6 +156,19 @@ def scheduled_sampling_loss(model: NToM, src: Tensor, targets: Tensor, epsilon: 
     and draws use ``generator``. ``targets`` (M, N) end with the end token;
     ``tgt_lengths`` (N,) mark the real steps. ``epsilon = 1`` gives the teacher-forced
     loss (:meth:`rnnbook.seq.decoding.NToM.loss`), to rounding.
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> model = rnnbook.build_seq2seq(10, 6, hidden_size=8, embedding_dim=4, layer="gru",
+    ...                               start_token=1, end_token=2)
+    >>> src, targets = torch.randint(3, 10, (5, 2)), torch.randint(3, 6, (4, 2))
+    >>> g = torch.Generator().manual_seed(0)
+    >>> loss = rnnbook.scheduled_sampling_loss(model, src, targets, 1.0, generator=g)
+    >>> torch.allclose(loss, model.loss(src, targets), atol=1e-6)   # epsilon = 1: teacher forcing
+    True
+    >>> loss = rnnbook.scheduled_sampling_loss(model, src, targets, 0.5, generator=g)
+    >>> loss.shape
+    torch.Size([])
     """
     epsilon = check_probability("epsilon", epsilon, allow_one=True)
     if not isinstance(model, NToM):

@@ -23,7 +23,7 @@ from torch import Tensor, nn
 from rnnbook._validate import check_choice, check_int
 from rnnbook.seq.attention import SCORES, AttentionDecoder
 from rnnbook.seq.decoding import Decoder, NToM
-from rnnbook.seq.padding import length_mask, map_state, run_layer, shift_right
+from rnnbook.seq.padding import check_lengths, check_tokens, length_mask, map_state, run_layer, shift_right
 from rnnbook.seq.structures import Encoder, make_layer
 
 __all__ = ["Seq2Seq", "build_seq2seq", "exact_match", "sequence_log_prob", "decode"]
@@ -40,6 +40,20 @@ class Seq2Seq(NToM):
     Arguments as :class:`rnnbook.seq.decoding.NToM`. Shapes: ``src`` (L, N) token ids,
     ``src_lengths`` (N,); decoded tokens (T, N) with ``pad_token`` after each end token,
     lengths (N,) counting the end token.
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> model = rnnbook.build_seq2seq(10, 6, hidden_size=8, embedding_dim=4, attention="dot",
+    ...                               start_token=1, end_token=2)
+    >>> isinstance(model, rnnbook.Seq2Seq)
+    True
+    >>> src = torch.randint(3, 10, (5, 2))                 # (L, N)
+    >>> tokens, lengths, log_p = model.beam_search(src, [5, 3], beam_width=3, max_steps=4)
+    >>> tokens.shape[1], tuple(lengths.shape), tuple(log_p.shape)
+    (2, (2,), (2,))
+    >>> weights = model.attention_weights(src, rnnbook.shift_right(tokens, 1), [5, 3])
+    >>> weights.shape[0] == tokens.shape[0], tuple(weights.shape[1:])   # (T, N, L)
+    (True, (2, 5))
     """
 
     @torch.no_grad()
@@ -56,9 +70,21 @@ class Seq2Seq(NToM):
         overtake it), or after ``max_steps``. Returns the best output's tokens (T, N),
         lengths (N,) (end token included) and log-probabilities (N,). No length
         normalisation: the sum of log-probabilities is compared as is.
+
+        >>> import torch
+        >>> _ = torch.manual_seed(0)
+        >>> model = rnnbook.build_seq2seq(10, 6, hidden_size=8, embedding_dim=4, start_token=1, end_token=2)
+        >>> src = torch.randint(3, 10, (5, 2))
+        >>> greedy, g_len = model.greedy(src, max_steps=4)
+        >>> beam, b_len, _ = model.beam_search(src, beam_width=1, max_steps=4)   # k = 1 is greedy
+        >>> torch.equal(greedy, beam), torch.equal(g_len, b_len)
+        (True, True)
         """
         k = check_int("beam_width", beam_width, minimum=1)
         check_int("max_steps", max_steps, minimum=1)
+        if check_int("pad_token", pad_token, minimum=0) >= self.decoder.vocab_size:
+            raise ValueError(f"pad_token must be a token id in [0, {self.decoder.vocab_size - 1}] "
+                             f"(vocab_size={self.decoder.vocab_size}), got {pad_token}")
         enc = self.encode(src, src_lengths)
         batch = enc.outputs.shape[1]
         device = enc.outputs.device
@@ -116,7 +142,15 @@ def build_seq2seq(src_vocab: int, tgt_vocab: int, *, hidden_size: int, embedding
     """A :class:`Seq2Seq` over two layers built by :func:`rnnbook.seq.structures.make_layer`
     (``layer``, e.g. ``'torch_gru'``) with the same ``hidden_size``; the decoder is a plain
     :class:`rnnbook.seq.decoding.Decoder` (``attention=None``, the single context of shape
-    (num_layers, N, H)) or an :class:`rnnbook.seq.attention.AttentionDecoder` with that score."""
+    (num_layers, N, H)) or an :class:`rnnbook.seq.attention.AttentionDecoder` with that score.
+
+    >>> model = rnnbook.build_seq2seq(10, 6, hidden_size=8, embedding_dim=4, layer="lstm",
+    ...                               attention="general", start_token=1, end_token=2)
+    >>> type(model.encoder.layer).__name__, type(model.decoder).__name__
+    ('LSTM', 'AttentionDecoder')
+    >>> model.decoder.attention
+    LuongAttention(8, 8, score='general')
+    """
     if attention is not None:
         check_choice("attention", attention, SCORES)
     enc = Encoder(make_layer(layer, embedding_dim, hidden_size, dtype=dtype), vocab_size=src_vocab,
@@ -138,12 +172,23 @@ def _check_decoded(tokens: Tensor, lengths: Tensor, targets: Tensor, tgt_lengths
     if tuple(lengths.shape) != (n,) or tuple(tgt_lengths.shape) != (n,):
         raise ValueError(f"lengths and tgt_lengths must have shape ({n},), got "
                          f"{tuple(lengths.shape)} and {tuple(tgt_lengths.shape)}")
+    for name, lens, steps in (("lengths", lengths, tokens.shape[0]), ("tgt_lengths", tgt_lengths, targets.shape[0])):
+        if lens.numel() and (lens.min() < 0 or lens.max() > steps):
+            raise ValueError(f"{name} must lie in [0, {steps}] (the steps of its tokens), got values in "
+                             f"[{int(lens.min())}, {int(lens.max())}]")
 
 
 def exact_match(tokens: Tensor, lengths: Tensor, targets: Tensor, tgt_lengths: Tensor) -> Tensor:
     """Per sequence, whether the decoded output equals the target exactly, end token included:
     bool (N,) from decoded ``tokens`` (T, N), ``lengths`` (N,), ``targets`` (M, N),
-    ``tgt_lengths`` (N,)."""
+    ``tgt_lengths`` (N,).
+
+    >>> import torch
+    >>> tokens = torch.tensor([[5, 5], [2, 6], [0, 2]])    # decoded (T, N), END = 2
+    >>> targets = torch.tensor([[5, 5], [2, 7], [0, 2]])
+    >>> rnnbook.exact_match(tokens, torch.tensor([2, 3]), targets, torch.tensor([2, 3])).tolist()
+    [True, False]
+    """
     _check_decoded(tokens, lengths, targets, tgt_lengths)
     steps = max(tokens.shape[0], targets.shape[0])
     pad = lambda x: torch.cat([x, x.new_zeros(steps - x.shape[0], x.shape[1])])  # noqa: E731
@@ -156,7 +201,19 @@ def exact_match(tokens: Tensor, lengths: Tensor, targets: Tensor, tgt_lengths: T
 def sequence_log_prob(model: NToM, src: Tensor, tokens: Tensor, lengths: Tensor,
                       src_lengths: object = None) -> Tensor:
     r""":math:`\log p(y \mid x) = \sum_t \log \mathrm{softmax}(o_t)[y_t]` (N,) of the outputs
-    ``tokens`` (T, N) with ``lengths`` (N,) under ``model`` (teacher-forced scoring)."""
+    ``tokens`` (T, N) with ``lengths`` (N,) under ``model`` (teacher-forced scoring).
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> model = rnnbook.build_seq2seq(10, 6, hidden_size=8, embedding_dim=4, start_token=1, end_token=2)
+    >>> src = torch.randint(3, 10, (5, 2))
+    >>> tokens, lengths, log_p = model.beam_search(src, beam_width=2, max_steps=4)
+    >>> torch.allclose(rnnbook.sequence_log_prob(model, src, tokens, lengths), log_p, atol=1e-5)
+    True
+    """
+    lens = check_lengths(lengths, tokens.shape[1] if isinstance(tokens, Tensor) and tokens.dim() == 2 else -1,
+                         tokens.shape[0] if isinstance(tokens, Tensor) else 0)
+    check_tokens("tokens", tokens, model.decoder.vocab_size, length_mask(lens, tokens.shape[0], tokens.device))
     scores = model(src, shift_right(tokens, model.start_token), src_lengths, lengths)
     logp = torch.log_softmax(scores, -1).gather(-1, tokens.unsqueeze(-1))[..., 0]
     mask = length_mask(lengths.cpu(), tokens.shape[0], tokens.device)
@@ -168,7 +225,18 @@ def decode(model: Seq2Seq, pairs: object, *, beam_width: int = 1, max_steps: int
            batch_size: int = 512) -> tuple[Tensor, Tensor, Tensor]:
     """Decode every source of ``pairs`` greedily (``beam_width=1``) or by beam search, in
     batches; returns tokens (T, N), lengths (N,) and exact-match (N,) bool against
-    ``pairs.tgt``. ``max_steps`` defaults to the targets' length + 5."""
+    ``pairs.tgt``. ``max_steps`` defaults to the targets' length + 5.
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> pairs = rnnbook.date_pairs(4, generator=torch.Generator().manual_seed(0))
+    >>> V_src, V_tgt = len(rnnbook.DATE_SOURCE_CHARS) + 3, len(rnnbook.DATE_TARGET_CHARS) + 3
+    >>> model = rnnbook.build_seq2seq(V_src, V_tgt, hidden_size=8, embedding_dim=4,
+    ...                               start_token=rnnbook.START, end_token=rnnbook.END)
+    >>> tokens, lengths, correct = rnnbook.decode(model, pairs, max_steps=12)
+    >>> tuple(tokens.shape), tuple(lengths.shape), correct.tolist()     # untrained: no date right
+    ((12, 4), (4,), [False, False, False, False])
+    """
     check_int("beam_width", beam_width, minimum=1)
     model.eval()
     n = len(pairs.src_lengths)

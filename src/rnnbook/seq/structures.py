@@ -27,20 +27,18 @@ of the chosen recurrence,
 passed padded to the longest, time-major ``(L, N)``, with ``lengths`` ``(N,)``.
 What the padding steps hold is never used: token ids there are not even checked.
 
-* Outputs at padded steps are set to 0; losses (:func:`masked_cross_entropy`) skip them.
+* Outputs at padded steps are set to 0; losses (:func:`rnnbook.seq.losses.masked_cross_entropy`) skip them.
 * The final state of a sequence is its state at its own last step ``lengths[n] - 1``
-  (all layers, and the cell state of an LSTM): :func:`run_layer` runs the layer over
-  the stretches between distinct lengths and freezes each sequence's state once it
-  has ended, so a padded batch gives, to rounding, what running each sequence alone
-  gives.
-* A bidirectional layer's backward direction would start in the padding, so a
-  bidirectional layer with padding is refused (``ValueError``); without padding it
-  is accepted where a structure reads its whole final state (N-to-N, N-to-1, Encoder).
+  (all layers, and the cell state of an LSTM): :func:`rnnbook.seq.padding.run_layer` hands the lengths to
+  the layer (``lengths=`` for rnnbook's, a ``PackedSequence`` for torch's; see
+  :mod:`rnnbook.layers.packing`), so a padded batch gives, to rounding, what running
+  each sequence alone gives.
+* A bidirectional layer reads each sequence backwards from its own last step.
 
-The N-to-M pieces (:class:`Encoder`, :class:`Decoder`, :class:`NToM`) are meant to be
+The N-to-M pieces (:class:`Encoder`, :class:`rnnbook.seq.decoding.Decoder`, :class:`rnnbook.seq.decoding.NToM`) are meant to be
 extended (attention, scheduled sampling, beam search): the decoder runs step by
-step (:meth:`Decoder.step`, :meth:`Decoder.unroll` with any rule choosing the next
-input), and :meth:`Decoder.readout` is the hook where attention plugs in.
+step (:meth:`rnnbook.seq.decoding.Decoder.step`, :meth:`rnnbook.seq.decoding.Decoder.unroll` with any rule choosing the next
+input), and :meth:`rnnbook.seq.decoding.Decoder.readout` is the hook where attention plugs in.
 """
 
 from __future__ import annotations
@@ -83,14 +81,24 @@ def _layer_classes() -> dict[str, type[nn.Module]]:
 
 
 def available_layers() -> tuple[str, ...]:
-    """The layer names :func:`make_layer` accepts now."""
+    """The layer names :func:`make_layer` accepts now.
+
+    >>> rnnbook.available_layers()
+    ('rnn', 'gru', 'lstm', 'torch_rnn', 'torch_gru', 'torch_lstm')
+    """
     return tuple(_layer_classes())
 
 
 def make_layer(name: str, input_size: int, hidden_size: int, **kwargs) -> nn.Module:
     """Build the recurrent layer called ``name`` (``'rnn'``, ``'gru'``, ``'lstm'`` for
     rnnbook's own where present; ``'torch_rnn'``, ``'torch_gru'``, ``'torch_lstm'`` for
-    torch's); ``kwargs`` go to its constructor (num_layers, dtype, ...)."""
+    torch's); ``kwargs`` go to its constructor (num_layers, dtype, ...).
+
+    >>> rnnbook.make_layer("gru", 3, 4, num_layers=2)
+    GRU(3, 4, num_layers=2)
+    >>> rnnbook.make_layer("torch_lstm", 3, 4)
+    LSTM(3, 4)
+    """
     classes = _layer_classes()
     check_choice("layer", name, tuple(classes))
     return classes[name](input_size, hidden_size, **kwargs)
@@ -105,6 +113,13 @@ class TokenInput(nn.Module):
             ``'one_hot'`` the size is V and this must be None).
         encoding: ``'embedding'`` (learned ``E`` of shape (V, embedding_dim), a
             ``torch.nn.Embedding`` called ``embedding``) or ``'one_hot'`` (no parameters).
+
+    >>> import torch
+    >>> tokens = torch.tensor([[0, 2], [1, 1]])            # (L, N) token ids
+    >>> tuple(rnnbook.TokenInput(3, 5)(tokens).shape)      # x_t = E[w_t]: (L, N, embedding_dim)
+    (2, 2, 5)
+    >>> rnnbook.TokenInput(3, encoding="one_hot")(tokens)[0].tolist()   # x_t = e_{w_t}
+    [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]
     """
 
     def __init__(self, vocab_size: int, embedding_dim: int | None = None,
@@ -211,7 +226,20 @@ class NToN(_SequenceReader):
 
     ``forward(x, lengths=None, hx=None) -> (scores (L, N, q), state)``: scores are 0 at
     padded steps; ``state`` is each sequence's at its last real step.
-    ``loss(x, y, lengths=None)``: :func:`masked_cross_entropy` over the real steps.
+    ``loss(x, y, lengths=None)``: :func:`rnnbook.seq.losses.masked_cross_entropy` over the real steps.
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> model = rnnbook.NToN(rnnbook.GRU(8, 16), output_size=5, vocab_size=10, embedding_dim=8)
+    >>> tokens = torch.randint(10, (6, 3))                 # (L, N) token ids
+    >>> scores, h_n = model(tokens, lengths=[6, 4, 2])     # o_t = W_ho h_t + b_o
+    >>> tuple(scores.shape), tuple(h_n.shape)
+    ((6, 3, 5), (1, 3, 16))
+    >>> bool((scores[4:, 1] == 0).all())                   # padded steps score 0
+    True
+    >>> loss = model.loss(tokens, torch.randint(5, (6, 3)), lengths=[6, 4, 2])
+    >>> loss.shape
+    torch.Size([])
     """
 
     def __init__(self, layer: nn.Module, output_size: int, *, vocab_size: int | None = None,
@@ -243,6 +271,15 @@ class NToOne(_SequenceReader):
 
     Arguments as :class:`NToN`; ``forward(x, lengths=None, hx=None) -> scores (N, q)``
     (for regression, read the scores as the q predicted values).
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> model = rnnbook.NToOne(rnnbook.LSTM(2, 8), output_size=1)   # regression from vectors
+    >>> x = torch.randn(7, 4, 2)                           # (L, N, H_in)
+    >>> tuple(model(x).shape)                              # o = W_ho h_ell + b_o: (N, q)
+    (4, 1)
+    >>> tuple(model.final_features(x, lengths=[7, 5, 3, 1]).shape)
+    (4, 8)
     """
 
     def __init__(self, layer: nn.Module, output_size: int, *, vocab_size: int | None = None,
@@ -279,7 +316,16 @@ class EncoderOutput:
     """What an :class:`Encoder` hands on: ``outputs`` (L, N, D*H), zeros at padding (the
     memory an attention decoder reads); ``state``, each sequence's final state (the
     context the decoder starts from); ``mask`` (L, N), True at real source steps;
-    ``lengths`` (N,)."""
+    ``lengths`` (N,).
+
+    >>> import torch
+    >>> encoder = rnnbook.Encoder(rnnbook.GRU(4, 6), vocab_size=10, embedding_dim=4)
+    >>> enc = encoder(torch.randint(10, (5, 2)), lengths=[5, 3])
+    >>> tuple(enc.outputs.shape), tuple(enc.state.shape)
+    ((5, 2, 6), (1, 2, 6))
+    >>> enc.mask.T.int().tolist(), enc.lengths.tolist()
+    ([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]], [5, 3])
+    """
 
     outputs: Tensor
     state: State
@@ -293,6 +339,13 @@ class Encoder(_SequenceReader):
 
     Shapes: ``src`` (L, N) token ids or (L, N, layer.input_size) vectors, time-major;
     ``lengths`` (N,); the output's ``outputs`` (L, N, D*H) and ``mask`` (L, N).
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> encoder = rnnbook.Encoder(rnnbook.LSTM(4, 6), vocab_size=10, embedding_dim=4)
+    >>> enc = encoder(torch.randint(10, (5, 2)), lengths=[5, 3])   # src: (L, N)
+    >>> tuple(enc.outputs.shape), [tuple(s.shape) for s in enc.state]   # LSTM: (h, c)
+    ((5, 2, 6), [(1, 2, 6), (1, 2, 6)])
     """
 
     def __init__(self, layer: nn.Module, *, vocab_size: int | None = None, embedding_dim: int | None = None,

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.nn.utils.rnn import PackedSequence
 
 from rnnbook._sequence import (
     check_positive_ints,
@@ -31,13 +32,18 @@ from rnnbook._sequence import (
     restore_layout,
     sequence_input,
 )
-from rnnbook._validate import check_bool, check_int
+from rnnbook._validate import check_bool, check_int, check_shape, check_tensor
+from rnnbook.layers.packing import mask_padding, pack_output, run_with_lengths, sequence_lengths, unpack_input
 
 __all__ = ["ClockworkRNN"]
 
 
 class ClockworkRNN(nn.Module):
     r"""A one-layer Clockwork RNN; forward ``(input, hx=None) -> (output, h_n)``.
+
+    Module :math:`i` fires when :math:`t \bmod T_i = 0` and then sets
+    :math:`h_t^{(i)} = \tanh(W_{xh}^{(i)} x_t + \sum_{T_j \ge T_i} W_{hh}^{(i,j)} h_{t-1}^{(j)} + b_h^{(i)})`;
+    otherwise :math:`h_t^{(i)} = h_{t-1}^{(i)}`.
 
     Args:
         input_size: features of ``x_t``.
@@ -48,10 +54,26 @@ class ClockworkRNN(nn.Module):
         batch_first: input and output as ``(N, L, H)``.
 
     Shapes: input ``(L, N, H_in)`` (``(N, L, H_in)`` with ``batch_first``) or unbatched
-    ``(L, H_in)``; ``hx`` ``(1, N, H)`` or ``(1, H)``; output ``(L, N, H)``, ``h_n`` ``(1, N, H)``.
-    The first input is step ``t = 0``, where every module fires.
+    ``(L, H_in)``; output ``(L, N, H)``. The state is ``(h, steps)``: ``h`` ``(1, N, H)``
+    (unbatched ``(1, H)``) and ``steps`` ``(1, N)`` int64 (unbatched ``(1,)``), the number of
+    steps each sequence has taken, which sets where the clock stands; ``hx`` may also be
+    ``h_0`` alone (``steps = 0``). The first input of a new sequence is step ``t = 0``, where
+    every module fires.
     Parameters: ``weight_ih`` (H, H_in), ``weight_hh`` (H, H) (forbidden blocks zero),
     ``bias`` (H). Buffers: ``mask`` (H, H), ``unit_periods`` (H,).
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> cw = rnnbook.ClockworkRNN(3, 8, num_modules=4)     # periods 1, 2, 4, 8; modules of k = 2 units
+    >>> cw.periods, cw.module_size
+    ((1, 2, 4, 8), 2)
+    >>> out, (h_n, steps_n) = cw(torch.randn(6, 2, 3))     # (L, N, H_in); the clock is state
+    >>> tuple(out.shape), tuple(h_n.shape), steps_n.tolist()
+    ((6, 2, 8), (1, 2, 8), [[6, 6]])
+    >>> cw.active(2).view(4, 2)[:, 0].tolist()             # t = 2: modules with T_i = 1, 2 fire
+    [True, True, False, False]
+    >>> bool((out[3, :, 4:] == out[2, :, 4:]).all())       # t = 3: the slow modules keep their state
+    True
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_modules: int | None = None,
@@ -114,14 +136,57 @@ class ClockworkRNN(nn.Module):
             s += ", bias=False"
         return s + (", batch_first=True" if self.batch_first else "")
 
-    def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        x, batched = sequence_input("input", input, self.input_size, self.weight_ih.dtype, self.batch_first)
+    def _initial_state(self, hx: object, x: Tensor, batched: bool) -> tuple[Tensor, Tensor]:
+        """Validate ``hx`` (None, ``h_0``, or ``(h_0, steps_0)``); return ``h`` (N, H) and ``steps`` (N,)."""
+        steps = None
+        if isinstance(hx, (tuple, list)):
+            if len(hx) != 2:
+                raise ValueError(
+                    f"hx must be h_0 or a tuple (h_0, steps_0) of two tensors, got {len(hx)} items"
+                )
+            hx, steps = hx
         h = initial_state(hx, x, batched, 1, self.hidden_size)[0]
+        if steps is None:
+            return h, torch.zeros(x.shape[1], dtype=torch.long, device=x.device)
+        steps = check_tensor("steps_0", steps, ndims=(2 if batched else 1,), floating=False, device=x.device)
+        if steps.is_floating_point() or steps.is_complex() or steps.dtype == torch.bool:
+            raise TypeError(f"steps_0 must be an integer tensor (steps taken so far), got dtype {steps.dtype}")
+        expected = (1, x.shape[1]) if batched else (1,)
+        check_shape("steps_0", steps, expected, "(1, batch)" if batched else "(1,) for unbatched input")
+        if steps.numel() and steps.min() < 0:
+            raise ValueError(f"steps_0 must be >= 0 (steps taken so far), got {int(steps.min())}")
+        return h, steps.reshape(-1).long()
+
+    def forward(self, input: Tensor | PackedSequence, hx=None, *, lengths=None):
+        """Run the layer; returns ``(output, (h_n, steps_n))``.
+
+        ``hx`` is None, ``h_0`` (1, N, H) (a new sequence: its first step is ``t = 0``), or the
+        state a previous call returned, ``(h_0, steps_0)`` with ``steps_0`` (1, N) int64 the
+        steps each sequence has already taken: the clock goes on from there, so a sequence run
+        in chunks equals one pass. ``lengths`` (N,) or a ``PackedSequence`` input: see
+        :mod:`rnnbook.layers.packing` (each sequence's clock counts its own real steps only).
+        """
+        input, lengths, packed = unpack_input("ClockworkRNN", input, lengths, self.batch_first)
+        x, batched = sequence_input("input", input, self.input_size, self.weight_ih.dtype, self.batch_first,
+                                     device=self.weight_ih.device)
+        lengths = sequence_lengths(lengths, x, batched)
+        h, steps = self._initial_state(hx, x, batched)
+        x = mask_padding(x, lengths)
         w_hh = self.weight_hh * self.mask          # forbidden blocks: exactly zero, zero gradient
         gi = F.linear(x, self.weight_ih, self.bias)  # W_xh x_t + b_h for every t in one product
-        outputs = []
-        for t, gi_t in enumerate(gi.unbind(0)):
-            # h_t^(i) = tanh(W_xh^(i) x_t + sum_{T_j >= T_i} W_hh^(i,j) h_{t-1}^(j) + b_h^(i)) if active
-            h = torch.where(self.active(t), torch.tanh(gi_t + h @ w_hh.T), h)
-            outputs.append(h)
-        return restore_layout(torch.stack(outputs), h.unsqueeze(0), batched, self.batch_first)
+
+        def loop(gi: Tensor, state: tuple[Tensor, Tensor]) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+            h, steps = state                       # steps: (N,) steps each sequence took before
+            outputs = []
+            for k, gi_t in enumerate(gi.unbind(0)):
+                # module i is active at step t = steps + k when t mod T_i = 0: (N, H)
+                active = torch.remainder((steps + k).unsqueeze(1), self.unit_periods) == 0
+                # h_t^(i) = tanh(W_xh^(i) x_t + sum_{T_j >= T_i} W_hh^(i,j) h_{t-1}^(j) + b_h^(i)) if active
+                h = torch.where(active, torch.tanh(gi_t + h @ w_hh.T), h)
+                outputs.append(h)
+            return torch.stack(outputs), (h, steps + gi.shape[0])
+
+        out, (h, steps) = run_with_lengths(loop, gi, (h, steps), lengths)
+        out, h = restore_layout(out, h.unsqueeze(0), batched, self.batch_first)
+        steps = steps.unsqueeze(0) if batched else steps
+        return pack_output(out, lengths, packed, self.batch_first), (h, steps)

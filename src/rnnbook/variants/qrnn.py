@@ -22,9 +22,7 @@ see ``rnnbook.kernels.autograd``); ``"scan"`` computes the pooling by the doubli
 :func:`rnnbook.variants.scan.linear_recurrence_loop`, both differentiated by autograd.
 
 The convolution is one matrix product of the ``k`` inputs each step sees, laid side by
-side, with ``W`` laid out to match; that product keeps those ``k`` copies of the input
-(``k d`` numbers per step) for its backward pass, where a convolution routine would keep
-one.
+side, with ``W`` laid out to match (:meth:`QRNN.preactivations`).
 """
 
 from __future__ import annotations
@@ -34,9 +32,10 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.nn.utils.rnn import PackedSequence
 
 from rnnbook._sequence import initial_state, restore_layout, sequence_input
-from rnnbook._validate import check_bool, check_choice, check_int
+from rnnbook._validate import check_bool, check_choice, check_int, check_shape, check_tensor
 from rnnbook.kernels.autograd import (
     first_order_only,
     has_tangent,
@@ -45,6 +44,7 @@ from rnnbook.kernels.autograd import (
     with_previous,
 )
 from rnnbook.kernels.projection import project_inputs
+from rnnbook.layers.packing import mask_padding, pack_output, run_with_lengths, sequence_lengths, unpack_input
 from rnnbook.variants.scan import (
     _BPTTModeAttribute,
     _count,
@@ -65,8 +65,7 @@ class QRNNPoolingBPTT(torch.autograd.Function):
     ``c0`` (N, H); ``pooling`` (``"f"``, ``"fo"`` or ``"ifo"``). Outputs ``h`` (T, N, H) and
     ``c_T`` (N, H). The forward applies tanh / σ, forms the inflow ``(1 − f_t) ⊙ z_t``
     (ifo: ``i_t ⊙ z_t``), runs ``c_t = f_t ⊙ c_{t-1} + inflow_t`` as a loop of one
-    ``addcmul`` per step and sets ``h_t = o_t ⊙ c_t`` (f-pooling: ``h_t = c_t``); ``tanh``
-    is computed as ``2 σ(2 a) − 1``, equal to it up to rounding (tested: below 3e-7 in float32). The
+    ``addcmul`` per step and sets ``h_t = o_t ⊙ c_t`` (f-pooling: ``h_t = c_t``). The
     backward, with ``c̄_t`` the total gradient of ``c_t``::
 
         c̄_t = o_t ⊙ ∂L/∂h_t + f_{t+1} ⊙ c̄_{t+1}      (one loop, the adjoint recurrence)
@@ -74,8 +73,17 @@ class QRNNPoolingBPTT(torch.autograd.Function):
         ∂L/∂z_t = c̄_t ⊙ (1 − f_t)         (ifo: c̄_t ⊙ i_t;  ∂L/∂i_t = c̄_t ⊙ z_t)
         ∂L/∂o_t = ∂L/∂h_t ⊙ c_t,          ∂L/∂c_0 = f_1 ⊙ c̄_1
 
-    then through tanh and σ into one gradient tensor for ``pre``. Keeps the gates and
-    every ``c_t``.
+    then through tanh and σ into the gradient of ``pre``.
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> pre = torch.randn(5, 2, 3 * 4, requires_grad=True)  # [W_z * X, W_f * X, W_o * X]: (T, N, 3 H)
+    >>> h, c_T = rnnbook.QRNNPoolingBPTT.apply(pre, torch.zeros(2, 4), "fo")
+    >>> tuple(h.shape), tuple(c_T.shape)
+    ((5, 2, 4), (2, 4))
+    >>> h.sum().backward()
+    >>> tuple(pre.grad.shape)
+    (5, 2, 12)
     """
 
     @staticmethod
@@ -137,6 +145,12 @@ class QRNNPoolingBPTT(torch.autograd.Function):
 class QRNN(nn.Module):
     r"""A stack of QRNN layers; forward ``(input, c0=None) -> (output, c_n)``.
 
+    Per layer, :math:`Z = \tanh(W_z * X)`, :math:`F = \sigma(W_f * X)`,
+    :math:`O = \sigma(W_o * X)`, :math:`I = \sigma(W_i * X)` (causal convolutions of width
+    ``window``), then fo-pooling :math:`c_t = f_t \odot c_{t-1} + (1 - f_t) \odot z_t`,
+    :math:`h_t = o_t \odot c_t` (f-pooling: :math:`h_t = c_t`; ifo-pooling:
+    :math:`c_t = f_t \odot c_{t-1} + i_t \odot z_t`).
+
     Args:
         input_size, hidden_size, num_layers: as ``torch.nn.RNN``.
         window: the convolution width ``k`` (>= 1; ``k = 1`` looks at ``x_t`` only).
@@ -146,12 +160,26 @@ class QRNN(nn.Module):
         bptt: how the pooling runs, one of :data:`rnnbook.variants.scan.LINEAR_BPTT_MODES`
             (``"hand"``, ``"scan"``, ``"autograd"``; see the module's docstring).
 
-    Shapes: input ``(L, N, d)`` or unbatched ``(L, d)``; ``c0`` and ``c_n``
-    ``(num_layers, N, H)``; output ``(L, N, H)``: the last layer's ``h_t``.
+    Shapes: input ``(L, N, d)`` or unbatched ``(L, d)``; output ``(L, N, H)``: the last
+    layer's ``h_t``; the state ``(c, window_0, ..., window_{num_layers-1})``, ``c``
+    ``(num_layers, N, H)`` and each layer's last ``k − 1`` inputs (see :meth:`forward`).
     Parameters per layer ``l``: ``weight_l{l}`` (g H, d_l, k) stacking the gates in the
     order Z, F, O, I (those the pooling uses, g of them), ``bias_l{l}`` (g H).
-    The convolution starts from zero padding: continuing a sequence exactly would also
-    need its last ``k − 1`` inputs, which this layer does not carry.
+    A new sequence's convolution starts from zero padding; a continued one from the
+    window of inputs its state carries.
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> qrnn = rnnbook.QRNN(3, 4, num_layers=2, window=2, pooling="fo")
+    >>> tuple(qrnn.weight_l0.shape)                        # Z, F, O stacked: (g H, d, k)
+    (12, 3, 2)
+    >>> x = torch.randn(6, 2, 3)                           # (L, N, d)
+    >>> out, (c_n, *windows) = qrnn(x)                     # c, then each layer's last k - 1 inputs
+    >>> tuple(out.shape), tuple(c_n.shape), [tuple(w.shape) for w in windows]
+    ((6, 2, 4), (2, 2, 4), [(1, 2, 3), (1, 2, 4)])
+    >>> qrnn.bptt = "autograd"                             # the readable pooling: the same numbers
+    >>> torch.allclose(qrnn(x)[0], out, atol=1e-6)
+    True
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, window: int = 2,
@@ -195,13 +223,15 @@ class QRNN(nn.Module):
             s += f", bptt={self.bptt!r}"
         return s + (", batch_first=True" if self.batch_first else "")
 
-    def preactivations(self, x: Tensor, layer: int = 0) -> Tensor:
+    def preactivations(self, x: Tensor, layer: int = 0, window: Tensor | None = None) -> Tensor:
         """The convolution ``W * X + b`` of ``layer`` for time-major ``x`` (L, N, d): (L, N, g H),
-        the gates in the order Z, F, O, I, before tanh / σ."""
+        the gates in the order Z, F, O, I, before tanh / σ. ``window`` (k − 1, N, d): the inputs
+        before ``x`` (a continued sequence); zeros when omitted (a new one)."""
         weight, bias = getattr(self, f"weight_l{layer}"), getattr(self, f"bias_l{layer}", None)
         k = self.window
-        # causal convolution: k − 1 zero steps on the left, so step t sees x_{t-k+1}, ..., x_t
-        padded = F.pad(x, (0, 0, 0, 0, k - 1, 0))                       # (L + k − 1, N, d)
+        # causal convolution: k − 1 earlier steps on the left (zeros for a new sequence), so
+        # step t sees x_{t-k+1}, ..., x_t
+        padded = F.pad(x, (0, 0, 0, 0, k - 1, 0)) if window is None else torch.cat([window, x])
         # the k inputs each step sees, side by side: (L, N, k d)
         windows = padded if k == 1 else torch.cat([padded[j:j + x.shape[0]] for j in range(k)], dim=-1)
         # W * X as one matrix product: W (g H, d, k) laid out as (g H, k d) to match
@@ -229,15 +259,80 @@ class QRNN(nn.Module):
         # h_t = c_t (f-pooling) or o_t ⊙ c_t (fo, ifo)
         return (c if self.pooling == "f" else g["o"] * c), c[-1]
 
-    def forward(self, input: Tensor, c0: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        x, batched = sequence_input("input", input, self.input_size, self.weight_l0.dtype, self.batch_first)
-        c0 = initial_state(c0, x, batched, self.num_layers, self.hidden_size, name="c0")
-        finals = []
-        for layer in range(self.num_layers):
-            pre = self.preactivations(x, layer)
-            if self.bptt == "hand" and not has_tangent(pre, c0):
-                x, c_n = QRNNPoolingBPTT.apply(pre, c0[layer], self.pooling)   # the same, fused
+    def _initial_state(self, c0: object, x: Tensor, batched: bool) -> tuple[Tensor, list[Tensor]]:
+        """Validate ``c0`` (None, ``c_0``, or ``(c_0, window_0, ..., window_{L-1})``); return
+        ``c`` (num_layers, N, H) and each layer's window of past inputs (k − 1, N, d_l)."""
+        windows = None
+        if isinstance(c0, (tuple, list)):
+            if len(c0) != 1 + self.num_layers:
+                names = ", ".join(["c_0"] + [f"window_{k}" for k in range(self.num_layers)])
+                raise ValueError(
+                    f"c0 must be c_0 or a tuple ({names}) of {1 + self.num_layers} tensors (the state a "
+                    f"previous call returned), got {len(c0)} items"
+                )
+            c0, windows = c0[0], list(c0[1:])
+        c = initial_state(c0, x, batched, self.num_layers, self.hidden_size, name="c0")
+        k, batch = self.window, x.shape[1]
+        sizes = [self.input_size] + [self.hidden_size] * (self.num_layers - 1)
+        if windows is None:
+            return c, [x.new_zeros(k - 1, batch, d) for d in sizes]
+        checked = []
+        for layer, (w, d) in enumerate(zip(windows, sizes, strict=True)):
+            name = f"window_{layer}"
+            w = check_tensor(name, w, ndims=(3 if batched else 2,), dtype=x.dtype, device=x.device)
+            if batched:
+                check_shape(name, w, (k - 1, batch, d), "(window - 1, batch, layer input size)")
             else:
-                x, c_n = self._pooling(pre, c0[layer])
+                check_shape(name, w, (k - 1, d), "(window - 1, layer input size) for unbatched input")
+                w = w.unsqueeze(1)
+            checked.append(w)
+        return c, checked
+
+    def forward(self, input: Tensor | PackedSequence, c0=None, *, lengths=None):
+        """Run the stack; returns ``(output, (c_n, window_0, ..., window_{num_layers-1}))``.
+
+        The state holds all a sequence needs to go on exactly (a sequence run in chunks equals
+        one pass): ``c_n`` (num_layers, N, H) and, for each layer ``l``, its last ``k − 1``
+        inputs, ``window_l`` (k − 1, N, d_l), oldest first (``d_0 = input_size``, then H;
+        without N for unbatched input). ``c0`` may be None, ``c_0`` alone (a new sequence: the
+        convolution starts from zeros) or a state returned before. ``lengths`` (N,) or a
+        ``PackedSequence`` input: see :mod:`rnnbook.layers.packing` (the convolution sees only
+        each sequence's real steps).
+        """
+        input, lengths, packed = unpack_input("QRNN", input, lengths, self.batch_first)
+        x, batched = sequence_input("input", input, self.input_size, self.weight_l0.dtype, self.batch_first,
+                                     device=self.weight_l0.device)
+        lengths = sequence_lengths(lengths, x, batched)
+        c0, windows = self._initial_state(c0, x, batched)
+        x = mask_padding(x, lengths)
+        finals, new_windows = [], []
+        for layer in range(self.num_layers):
+            pre = self.preactivations(x, layer, windows[layer])
+            new_windows.append(_last_inputs(windows[layer], x, lengths))
+            fused = self.bptt == "hand" and not has_tangent(pre, c0)
+
+            def pool(p: Tensor, c: tuple[Tensor], fused: bool = fused) -> tuple[Tensor, tuple[Tensor]]:
+                if fused:
+                    h, c_n = QRNNPoolingBPTT.apply(p, c[0], self.pooling)   # the same, fused
+                else:
+                    h, c_n = self._pooling(p, c[0])
+                return h, (c_n,)
+
+            x, (c_n,) = run_with_lengths(pool, pre, (c0[layer],), lengths)
             finals.append(c_n)
-        return restore_layout(x, torch.stack(finals), batched, self.batch_first)
+        out, c_n = restore_layout(x, torch.stack(finals), batched, self.batch_first)
+        if not batched:
+            new_windows = [w.squeeze(1) for w in new_windows]
+        return pack_output(out, lengths, packed, self.batch_first), (c_n, *new_windows)
+
+
+def _last_inputs(window: Tensor, x: Tensor, lengths: Tensor | None) -> Tensor:
+    """The last ``k − 1`` inputs of each sequence (k − 1, N, d), from its window before this
+    call (k − 1, N, d) and this call's input x (L, N, d), padded beyond ``lengths``."""
+    keep = window.shape[0]
+    full = torch.cat([window, x])                      # (k − 1 + L, N, d)
+    if lengths is None:
+        return full[full.shape[0] - keep:]
+    # sequence n's last k − 1 real inputs are full[len_n : len_n + k − 1, n]
+    index = (lengths.unsqueeze(0) + torch.arange(keep).unsqueeze(1)).to(x.device)
+    return full.gather(0, index.unsqueeze(-1).expand(keep, x.shape[1], x.shape[2]))

@@ -25,7 +25,7 @@ numbers). It does ``O(T log T)`` work instead of ``O(T)`` (two products per elem
 and round, about ``2 log2 T`` times the loop's ``T``), which a CPU pays for;
 what it saves is the ``T`` sequential, small, Python-level steps.
 
-Three ways to compute the same ``h``, selected by the layers' ``recurrence`` argument
+Three ways to compute the same ``h``, selected by the layers' ``bptt`` argument
 (:data:`LINEAR_BPTT_MODES`):
 
 * ``"hand"``, :func:`linear_recurrence_bptt`: the sequential loop inside a
@@ -37,9 +37,7 @@ Three ways to compute the same ``h``, selected by the layers' ``recurrence`` arg
             \frac{\partial L}{\partial b_t} = \bar h_t,
 
   (``g_t = ∂L/∂h_t`` from outside the recurrence, ``h̄_t`` the total gradient), so each
-  direction is one fused multiply-add per step and only ``a``, ``h`` and ``h_0`` are kept.
-  On a CPU it beats the scan except for very narrow states (chapter 7 of the book,
-  "Linear recurrences in parallel", measures both). First derivatives only
+  direction is one fused multiply-add per step. First derivatives only
   (``rnnbook.kernels.autograd``).
 * ``"scan"``, :func:`linear_scan`: ``ceil(log2 T)`` rounds, differentiated by autograd.
 * ``"autograd"``, :func:`linear_recurrence_loop`: the loop, differentiated by autograd
@@ -61,7 +59,7 @@ from rnnbook.kernels.autograd import first_order_only, has_tangent, with_previou
 __all__ = ["linear_scan", "linear_recurrence_loop", "linear_recurrence_bptt", "linear_recurrence",
            "reverse_recurrence", "LinearRecurrenceBPTT", "LINEAR_BPTT_MODES", "OpCount", "count_ops"]
 
-#: The values of the ``recurrence`` argument of the layers built on a linear recurrence
+#: The values of the ``bptt`` argument of the layers built on a linear recurrence
 #: (``rnnbook.SRU`` with ``version="2017"``, ``rnnbook.QRNN``, ``rnnbook.MinGRU``, ``rnnbook.MinLSTM``).
 LINEAR_BPTT_MODES = ("hand", "scan", "autograd")
 
@@ -77,6 +75,12 @@ class OpCount:
     over its calls; ``steps``: the loop's sequential steps, summed; ``products``: the
     element-wise products both computed (one per element of each product tensor;
     an ``addcmul`` counts as one product per element).
+
+    >>> import torch
+    >>> with rnnbook.count_ops() as ops:
+    ...     _ = rnnbook.linear_scan(torch.rand(8, 1), torch.rand(8, 1))
+    >>> ops
+    OpCount(scans=1, loops=0, rounds=3, steps=0, products=34)
     """
 
     scans: int = 0
@@ -101,7 +105,16 @@ def count_ops() -> Iterator[OpCount]:
     :func:`linear_scan`, :func:`linear_recurrence_loop` and :func:`linear_recurrence_bptt`
     run inside the block, and of the loops of the QRNN's and the 2017 SRU's hand-written
     Functions: so every layer built on a linear recurrence (QRNN, 2017 SRU, minGRU,
-    minLSTM) is counted, on any path. Blocks may nest."""
+    minLSTM) is counted, on any path. Blocks may nest.
+
+    >>> import torch
+    >>> a, b = torch.rand(16, 1), torch.rand(16, 1)
+    >>> with rnnbook.count_ops() as ops:
+    ...     _ = rnnbook.linear_recurrence_loop(a, b)
+    ...     _ = rnnbook.linear_scan(a, b)
+    >>> ops.steps, ops.rounds                              # T sequential steps against log2 T rounds
+    (16, 4)
+    """
     counter = OpCount()
     _COUNTERS.append(counter)
     try:
@@ -112,13 +125,13 @@ def count_ops() -> Iterator[OpCount]:
 
 def _check(a: object, b: object, h0: object) -> tuple[Tensor, Tensor, Tensor | None]:
     a = check_tensor("a", a, ndims=range(1, 9))
-    b = check_tensor("b", b, ndims=range(1, 9), dtype=a.dtype)
+    b = check_tensor("b", b, ndims=range(1, 9), dtype=a.dtype, device=a.device, dtype_of="a")
     if a.shape != b.shape:
         raise ValueError(f"a and b must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
     if a.shape[0] == 0:
         raise ValueError(f"a must have at least one time step (dimension 0), got shape {tuple(a.shape)}")
     if h0 is not None:
-        h0 = check_tensor("h0", h0, ndims=(a.dim() - 1,), dtype=a.dtype)
+        h0 = check_tensor("h0", h0, ndims=(a.dim() - 1,), dtype=a.dtype, device=a.device, dtype_of="a")
         if h0.shape != a.shape[1:]:
             raise ValueError(
                 f"h0 must have shape {tuple(a.shape[1:])} (a's shape without the time dimension), "
@@ -138,6 +151,14 @@ def linear_scan(a: Tensor, b: Tensor, h0: Tensor | None = None) -> Tensor:
     tensor operations, out of place); ``ceil(log2 T)`` rounds, each with two products
     per element from the offset on (``2 * sum_k (T - 2^k)`` per feature in all;
     :func:`count_ops` counts them).
+
+    >>> import torch
+    >>> a = torch.tensor([[0.5], [2.0], [-1.0], [0.0]])    # (T, 1): any sign, zeros allowed
+    >>> b = torch.tensor([[1.0], [1.0], [1.0], [3.0]])
+    >>> rnnbook.linear_scan(a, b).flatten().tolist()       # h_t = a_t h_{t-1} + b_t, h_0 = 0
+    [1.0, 3.0, -2.0, 3.0]
+    >>> rnnbook.linear_scan(a, b, h0=torch.tensor([2.0])).flatten().tolist()
+    [2.0, 5.0, -4.0, 3.0]
     """
     a, b, h0 = _check(a, b, h0)
     _count(scans=1)
@@ -156,7 +177,13 @@ def linear_scan(a: Tensor, b: Tensor, h0: Tensor | None = None) -> Tensor:
 
 
 def linear_recurrence_loop(a: Tensor, b: Tensor, h0: Tensor | None = None) -> Tensor:
-    r"""The same recurrence, one step at a time: ``T`` sequential steps (the baseline)."""
+    r"""The same recurrence, one step at a time: ``T`` sequential steps (the baseline).
+
+    >>> import torch
+    >>> a, b = torch.full((4, 1), 0.5), torch.ones(4, 1)
+    >>> rnnbook.linear_recurrence_loop(a, b).flatten().tolist()   # h_t = 0.5 h_{t-1} + 1
+    [1.0, 1.5, 1.75, 1.875]
+    """
     a, b, h0 = _check(a, b, h0)
     h = torch.zeros_like(b[0]) if h0 is None else h0
     out = []
@@ -193,7 +220,14 @@ def reverse_recurrence(a: Tensor, g: Tensor, out: Tensor | None = None) -> Tenso
     dimension 0, so ``a[0]`` is not used). No autograd; one ``addcmul`` per step into one
     tensor: ``out`` if given (it may be ``g`` itself: each ``g_t`` is read before ``d_t``
     overwrites it), else a new one. Used by the hand-written backwards of this module, of
-    :mod:`rnnbook.variants.sru` and of :mod:`rnnbook.variants.qrnn`."""
+    :mod:`rnnbook.variants.sru` and of :mod:`rnnbook.variants.qrnn`.
+
+    >>> import torch
+    >>> a = torch.tensor([[9.0], [0.5], [0.5]])            # a[0] is not used
+    >>> g = torch.ones(3, 1)
+    >>> rnnbook.reverse_recurrence(a, g).flatten().tolist() # d_t = g_t + a_{t+1} d_{t+1}
+    [1.75, 1.5, 1.0]
+    """
     d = torch.empty_like(g) if out is None else out
     ds, gs, as_ = d.unbind(0), g.unbind(0), a.unbind(0)
     if out is not g:
@@ -206,7 +240,17 @@ def reverse_recurrence(a: Tensor, g: Tensor, out: Tensor | None = None) -> Tenso
 
 class LinearRecurrenceBPTT(torch.autograd.Function):
     """``h_t = a_t ⊙ h_{t-1} + b_t`` by a loop, with the backward written out (the adjoint
-    recurrence, see the module's docstring). Inputs ``a``, ``b`` (T, ...), ``h0`` (...)."""
+    recurrence, see the module's docstring). Inputs ``a``, ``b`` (T, ...), ``h0`` (...).
+
+    >>> import torch
+    >>> a, b = torch.full((3, 1), 0.5, requires_grad=True), torch.ones(3, 1, requires_grad=True)
+    >>> h = rnnbook.LinearRecurrenceBPTT.apply(a, b, torch.zeros(1))
+    >>> h.flatten().tolist()
+    [1.0, 1.5, 1.75]
+    >>> h[-1].sum().backward()                             # dL/db_t = h-bar_t = a_{t+1} ... a_T
+    >>> b.grad.flatten().tolist()
+    [0.25, 0.5, 1.0]
+    """
 
     @staticmethod
     def forward(ctx, a: Tensor, b: Tensor, h0: Tensor) -> Tensor:
@@ -233,10 +277,21 @@ def linear_recurrence_bptt(a: Tensor, b: Tensor, h0: Tensor | None = None) -> Te
     r"""The same recurrence, one step at a time, with a hand-written backward.
 
     Args and returns as :func:`linear_scan`. ``T`` sequential steps of one fused
-    multiply-add each, in both directions; autograd keeps only ``a``, ``h`` and ``h0``
-    (``linear_scan`` keeps every round's intermediates). Reverse-mode only: under
+    multiply-add each, in both directions (the adjoint recurrence of the module
+    docstring, :class:`LinearRecurrenceBPTT`). Reverse-mode only: under
     forward-mode AD (a dual tensor among the inputs) it falls back to
     :func:`linear_recurrence_loop`. :func:`count_ops` counts it as a loop of ``T`` steps.
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> a = torch.rand(6, 2, 3, requires_grad=True)        # (T, ...)
+    >>> b = torch.randn(6, 2, 3, requires_grad=True)
+    >>> h = rnnbook.linear_recurrence_bptt(a, b)
+    >>> torch.allclose(h, rnnbook.linear_recurrence_loop(a, b))
+    True
+    >>> h.sum().backward()                                 # the adjoint recurrence, by hand
+    >>> tuple(a.grad.shape), tuple(b.grad.shape)
+    ((6, 2, 3), (6, 2, 3))
     """
     a, b, h0 = _check(a, b, h0)
     if has_tangent(a, b, h0):
@@ -248,6 +303,14 @@ def linear_recurrence_bptt(a: Tensor, b: Tensor, h0: Tensor | None = None) -> Te
 def linear_recurrence(a: Tensor, b: Tensor, h0: Tensor | None = None, bptt: str = "hand") -> Tensor:
     """``h_t = a_t ⊙ h_{t-1} + b_t`` by the method named in ``bptt`` (one of
     :data:`LINEAR_BPTT_MODES`): :func:`linear_recurrence_bptt`, :func:`linear_scan` or
-    :func:`linear_recurrence_loop`."""
+    :func:`linear_recurrence_loop`.
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> a, b = torch.rand(8, 3), torch.randn(8, 3)
+    >>> hs = [rnnbook.linear_recurrence(a, b, bptt=mode) for mode in rnnbook.LINEAR_BPTT_MODES]
+    >>> [torch.allclose(h, hs[0], atol=1e-6) for h in hs]
+    [True, True, True]
+    """
     methods = {"hand": linear_recurrence_bptt, "scan": linear_scan, "autograd": linear_recurrence_loop}
     return methods[check_choice("bptt", bptt, LINEAR_BPTT_MODES)](a, b, h0)

@@ -42,6 +42,7 @@ import math
 
 import torch
 from torch import Tensor, nn
+from torch.nn.utils.rnn import PackedSequence
 
 from rnnbook._sequence import initial_state, restore_layout, sequence_input
 from rnnbook._validate import check_bool, check_choice, check_int
@@ -52,6 +53,7 @@ from rnnbook.kernels.autograd import (
     with_previous,
 )
 from rnnbook.kernels.projection import project_inputs
+from rnnbook.layers.packing import pack_output, run_with_lengths, sequence_lengths, unpack_input
 from rnnbook.variants.scan import (
     _BPTTModeAttribute,
     _count,
@@ -75,9 +77,20 @@ class SRULayerBPTT(torch.autograd.Function):
     Forward: a loop of three operations per step (``f_t``'s pre-activation, the logistic
     function, ``c_t = u_t + f_t ⊙ (c_{t-1} − u_t)``; only the last one in the 2017 form);
     ``r_t`` and ``h_t`` for all steps after the loop. Backward: the formulas of
-    :mod:`rnnbook.variants.sru`'s docstring, with one loop (:func:`rnnbook.variants.scan.reverse_recurrence`)
-    and the gradient of ``U`` written into one tensor. Keeps ``U``, ``x``, the gates
-    ``f``, ``r`` and every ``c_t``.
+    :mod:`rnnbook.variants.sru`'s docstring, with one loop (:func:`rnnbook.variants.scan.reverse_recurrence`).
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> T, N, H = 5, 2, 4
+    >>> U = torch.randn(T, N, 3 * H, requires_grad=True)   # x_t [W; W_f; W_r]^T, with d = H
+    >>> x = torch.randn(T, N, H)
+    >>> h, c_T = rnnbook.SRULayerBPTT.apply(U, x, torch.zeros(2 * H), torch.zeros(2 * H),
+    ...                                     torch.zeros(N, H), 1.0)
+    >>> tuple(h.shape), tuple(c_T.shape)
+    ((5, 2, 4), (2, 4))
+    >>> h.sum().backward()
+    >>> tuple(U.grad.shape)
+    (5, 2, 12)
     """
 
     @staticmethod
@@ -163,6 +176,15 @@ class SRULayerBPTT(torch.autograd.Function):
 class SRU(nn.Module):
     r"""A stack of SRU layers; forward ``(input, c0=None) -> (output, c_n)``.
 
+    Per layer (the 2017 form without the :math:`v \odot c_{t-1}` terms):
+
+    .. math::
+
+        f_t &= \sigma(W_f x_t + v_f \odot c_{t-1} + b_f), \qquad
+        r_t = \sigma(W_r x_t + v_r \odot c_{t-1} + b_r) \\
+        c_t &= f_t \odot c_{t-1} + (1 - f_t) \odot (W x_t), \qquad
+        h_t = r_t \odot c_t + (1 - r_t) \odot \alpha x_t
+
     Args:
         input_size, hidden_size, num_layers: as ``torch.nn.RNN``.
         batch_first: input and output as ``(N, L, H)``.
@@ -178,6 +200,19 @@ class SRU(nn.Module):
     Parameters per layer ``l``: ``weight_l{l}`` (k H, d_l) stacking ``W, W_f, W_r``
     (and ``W_p`` when ``d_l != H``: k = 4, else 3); ``weight_c_l{l}`` (2 H) = ``[v_f; v_r]``
     (2018 only); ``bias_l{l}`` (2 H) = ``[b_f; b_r]``.
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> sru = rnnbook.SRU(3, 4, num_layers=2)
+    >>> [tuple(p.shape) for p in sru.parameters()][:3]     # layer 0: [W; W_f; W_r; W_p] (d != H), v, b
+    [(16, 3), (8,), (8,)]
+    >>> x = torch.randn(6, 2, 3)                           # (L, N, d)
+    >>> out, c_n = sru(x)
+    >>> tuple(out.shape), tuple(c_n.shape)
+    ((6, 2, 4), (2, 2, 4))
+    >>> sru.bptt = "autograd"                              # the readable loop: the same numbers
+    >>> torch.allclose(sru(x)[0], out, atol=1e-6)
+    True
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, batch_first: bool = False,
@@ -193,6 +228,10 @@ class SRU(nn.Module):
         self.bptt = bptt
         if isinstance(highway_bias, bool) or not isinstance(highway_bias, (int, float)):
             raise TypeError(f"highway_bias must be a real number, got {highway_bias!r}")
+        # α = sqrt(1 + 2 exp(b_r^init)) must be a finite number: exp overflows above ~709
+        if not (math.isfinite(highway_bias) and highway_bias <= 700):
+            raise ValueError(f"highway_bias must be a finite number <= 700 (α = sqrt(1 + 2 exp(b)) must be "
+                             f"finite), got {highway_bias!r}")
         self.highway_bias = float(highway_bias)
         # α = sqrt(1 + 2 exp(b_r^init))
         self.alpha = math.sqrt(1 + 2 * math.exp(self.highway_bias)) if rescale else 1.0
@@ -263,11 +302,23 @@ class SRU(nn.Module):
             hs.append(r_t * c + (1 - r_t) * xh_t)
         return torch.stack(hs), c
 
-    def forward(self, input: Tensor, c0: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        x, batched = sequence_input("input", input, self.input_size, self.weight_l0.dtype, self.batch_first)
+    def forward(self, input: Tensor | PackedSequence, c0: Tensor | None = None, *, lengths=None):
+        """Run the stack; returns ``(output, c_n)``. The state ``c`` (num_layers, N, H) is all
+        an SRU carries from step to step, so a sequence run in chunks equals one pass.
+        ``lengths`` (N,) or a ``PackedSequence`` input: see :mod:`rnnbook.layers.packing`."""
+        input, lengths, packed = unpack_input("SRU", input, lengths, self.batch_first)
+        x, batched = sequence_input("input", input, self.input_size, self.weight_l0.dtype, self.batch_first,
+                                     device=self.weight_l0.device)
+        lengths = sequence_lengths(lengths, x, batched)
         c = initial_state(c0, x, batched, self.num_layers, self.hidden_size, name="c0")
         finals = []
         for layer in range(self.num_layers):
-            x, c_n = self._layer(x, c[layer], layer)
+
+            def run(xs: Tensor, c: tuple[Tensor], layer: int = layer) -> tuple[Tensor, tuple[Tensor]]:
+                h, c_n = self._layer(xs, c[0], layer)
+                return h, (c_n,)
+
+            x, (c_n,) = run_with_lengths(run, x, (c[layer],), lengths)
             finals.append(c_n)
-        return restore_layout(x, torch.stack(finals), batched, self.batch_first)
+        out, c_n = restore_layout(x, torch.stack(finals), batched, self.batch_first)
+        return pack_output(out, lengths, packed, self.batch_first), c_n
