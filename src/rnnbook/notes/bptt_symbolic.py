@@ -18,19 +18,17 @@ to sum to one (:math:`\hat o_t(q) = 1 - \sum_{k<q} \hat o_t(k)`): any probabilit
 one-hot included. The notes write :math:`\sim` for a pre-activation: here :math:`a_t` (hidden)
 and :math:`z_t` (output).
 
-How equality is decided, exactly (no floats anywhere). Every quantity is built from
-the parameters, the inputs, the targets and two kinds of transcendental *atoms*:
-:math:`\tanh(a_t(j))` and :math:`\exp(z_t(k))`. SymPy's derivative of :math:`\tanh(u)` is
-:math:`1-\tanh^2(u)` and of :math:`\exp(u)` is :math:`\exp(u)`, so a derivative taken directly
-and a closed form are both rational functions of those symbols and atoms.
-:func:`atoms_to_symbols` replaces each atom by a fresh symbol (``H_t_j``, ``E_t_k``);
-if the difference then cancels to 0 as a rational function of *independent* symbols, the
-identity holds for every value of the atoms, in particular for the true ones. That is an
-exact symbolic identity. Simplifying nested tanh/exp directly (``sp.simplify``) is what is
-expensive and unreliable; this replacement is what keeps the checks fast. With
-``at=`` (:func:`rational_point`) the parameters, inputs and targets are first given exact
-rational values (the atoms stay symbols): an exact comparison at a rational point, a
-cheaper second check (and the fallback if a fully symbolic cancellation grows too slow).
+How equality is decided, exactly (no floats anywhere). Every quantity is built from the
+parameters, inputs, targets and two kinds of transcendental *atoms*, :math:`\tanh(a_t(j))`
+and :math:`\exp(z_t(k))`, whose derivatives SymPy writes as :math:`1-\tanh^2(u)` and
+:math:`\exp(u)`: a derivative taken directly and a closed form are both rational functions
+of symbols and atoms. :func:`atoms_to_symbols` replaces each atom by a fresh symbol
+(``H_t_j``, ``E_t_k``); if the difference cancels to 0 as a rational function of these
+*independent* symbols, the identity holds for every value of the atoms, the true ones
+included: an exact symbolic identity, without the slow and unreliable ``sp.simplify`` of
+nested tanh/exp. With ``at=`` (:func:`rational_point`) the parameters, inputs and targets
+first take exact rational values (the atoms stay symbols): an exact comparison at a
+rational point, a cheaper second check and the fallback if a cancellation grows too slow.
 """
 
 from __future__ import annotations
@@ -43,26 +41,11 @@ import sympy as sp
 from rnnbook._validate import check_int
 
 __all__ = [
-    "SymbolicElman",
-    "elman",
-    "tanh_jacobian",
-    "softmax_jacobian",
-    "softmax_cross_entropy_gradient",
-    "atoms_to_symbols",
-    "is_zero",
-    "numeric_value",
-    "rational_point",
-    "direct_gradient",
-    "bptt_gradients",
-    "direct_dL_dh",
-    "output_delta",
-    "dh_dWhh_direct",
-    "dh_dWhh_recursive",
-    "dh_dWhh_notes_order",
-    "dh_dWhh_closed_form",
-    "dh_dWhh_notes_closed_form",
-    "notes_immediate_gradients",
-    "initial_state_gradient",
+    "SymbolicElman", "elman", "tanh_jacobian", "softmax_jacobian",
+    "softmax_cross_entropy_gradient", "atoms_to_symbols", "is_zero", "numeric_value",
+    "rational_point", "direct_gradient", "bptt_gradients", "direct_dL_dh", "output_delta",
+    "dh_dWhh_direct", "dh_dWhh_recursive", "dh_dWhh_notes_order", "dh_dWhh_closed_form",
+    "dh_dWhh_notes_closed_form", "notes_immediate_gradients", "initial_state_gradient",
 ]
 
 
@@ -72,10 +55,6 @@ def _vector(name: str, n: int) -> sp.Matrix:
 
 def _matrix(name: str, rows: int, cols: int) -> sp.Matrix:
     return sp.Matrix(rows, cols, lambda i, j: sp.Symbol(f"{name}({i + 1},{j + 1})", real=True))
-
-
-def _tanh(v: sp.Matrix) -> sp.Matrix:
-    return v.applyfunc(sp.tanh)
 
 
 def _softmax(v: sp.Matrix) -> sp.Matrix:
@@ -165,7 +144,7 @@ def elman(l: int, m: int, q: int, T: int, *, h0: str = "zero") -> SymbolicElman:
         # a_t = W_xh x_t + W_hh h_{t-1} + b_h
         a_t = net.W_xh * x_t + net.W_hh * net.h[t - 1] + net.b_h
         # h_t = g(a_t) = tanh(a_t)
-        h_t = _tanh(a_t)
+        h_t = a_t.applyfunc(sp.tanh)
         # z_t = W_ho h_t + b_o
         z_t = net.W_ho * h_t + net.b_o
         # o_t = f(z_t) = softmax(z_t)
@@ -206,7 +185,7 @@ def tanh_jacobian(n: int) -> tuple[sp.Matrix, sp.Matrix]:
     """
     check_int("n", n, minimum=1)
     x = _vector("x", n)
-    g = _tanh(x)
+    g = x.applyfunc(sp.tanh)
     return g.jacobian(x), sp.diag(*[1 - sp.tanh(xi) ** 2 for xi in x])
 
 
@@ -457,7 +436,15 @@ def initial_state_gradient(net: SymbolicElman, deltas: list) -> sp.Matrix:
     """:math:`\\partial L/\\partial h_0 = W_{hh}^T D_1 \\delta_1`: the recursion
     :math:`\\delta_t = W_{ho}^T \\delta o_t + W_{hh}^T D_{t+1} \\delta_{t+1}` one step
     further, with no output at step 0 (``deltas`` from :func:`bptt_gradients`). It is the
-    gradient a layer returns for its initial state."""
+    gradient a layer returns for its initial state.
+
+    >>> from rnnbook.notes import bptt_symbolic as bs
+    >>> net = bs.elman(1, 2, 2, 2, h0="symbolic")          # h_0 = (h_0(1), h_0(2)), free
+    >>> _, deltas = bs.bptt_gradients(net)
+    >>> closed = bs.initial_state_gradient(net, deltas)
+    >>> bs.is_zero(closed - bs.direct_gradient(net, "h_0"), net, bs.rational_point(net))
+    True
+    """
     return net.W_hh.T * net.D(1) * deltas[1]
 
 
@@ -480,7 +467,7 @@ def direct_dL_dh(net: SymbolicElman, t: int) -> sp.Matrix:
     h, total = free, sp.S.Zero
     for u in range(t, net.T + 1):
         if u > t:
-            h = _tanh(net.W_xh * net.x[u] + net.W_hh * h + net.b_h)
+            h = (net.W_xh * net.x[u] + net.W_hh * h + net.b_h).applyfunc(sp.tanh)
         o = _softmax(net.W_ho * h + net.b_o)
         total += -sum(net.y[u][k] * sp.log(o[k]) for k in range(net.q)) / net.T
     grad = sp.Matrix([sp.diff(total, s) for s in free])
