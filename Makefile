@@ -60,9 +60,10 @@ unit: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_layers.py
 
-# Re-execute one chapter in place, as committed (no progress bars): make execute NB=book/chapters/01_mlp_to_rnn.ipynb
+# Re-execute one chapter in place, as committed (no progress bars; the CPU settings that give the
+# same numbers on every x86 CPU with AVX2, tools/cpu_env.py): make execute NB=book/chapters/01_mlp_to_rnn.ipynb
 execute: $(STAMP)
-	RNNBOOK_PROGRESS=0 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(VENV)/bin/jupyter execute --inplace $(NB)
+	env $$($(PY) tools/cpu_env.py) RNNBOOK_PROGRESS=0 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(VENV)/bin/jupyter execute --inplace $(NB)
 
 lab: $(STAMP)
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[book,test,lab]"

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from collections import defaultdict
 
@@ -36,6 +37,11 @@ os.environ["RNNBOOK_PROGRESS"] = "0"
 # and made a chapter up to 25x slower. Set before torch is imported anywhere in the run.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
+# The same trained numbers on every x86 CPU with AVX2 (AVX-512 or not): see tools/cpu_env.py.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "tools"))
+import cpu_env  # noqa: E402
+
+cpu_env.apply()
 
 _HANG_S = float(os.environ.get("RNNBOOK_CHAPTER_HANG_S", "300"))
 BUDGET_IDLE_S = 20.0  # the design's budget per chapter, on an idle two-core machine

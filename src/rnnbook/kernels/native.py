@@ -49,7 +49,14 @@ __all__ = ["available", "why_unavailable", "usable", "lstm_forward", "lstm_backw
            "elman_backward", "gru_forward", "gru_backward"]
 
 _SOURCE = pathlib.Path(__file__).with_name("native.c")
-_FLAGS = ["-O3", "-march=native", "-fPIC", "-shared", "-fno-math-errno", "-fno-trapping-math", "-std=c11"]
+_FLAGS = ["-O3", "-fPIC", "-shared", "-fno-math-errno", "-fno-trapping-math", "-std=c11"]
+
+
+def _flags() -> list[str]:
+    """The compiler flags: ``-march=native`` unless ``RNNBOOK_NATIVE_MARCH`` names a target
+    (``x86-64-v3``, for instance, gives the same code, and so the same float32 rounding,
+    on every CPU with AVX2, AVX-512 or not)."""
+    return [*_FLAGS, f"-march={os.environ.get('RNNBOOK_NATIVE_MARCH') or 'native'}"]
 _ABI = 1
 
 _lock = threading.Lock()
@@ -80,7 +87,7 @@ def _build() -> pathlib.Path:
     if cc is None:
         raise OSError("no C compiler (gcc or $CC) found")
     version = subprocess.run([cc, "--version"], capture_output=True, text=True, timeout=30).stdout
-    key = hashlib.sha256("\0".join([_SOURCE.read_text(), cc, version, " ".join(_FLAGS), _cpu_id(),
+    key = hashlib.sha256("\0".join([_SOURCE.read_text(), cc, version, " ".join(_flags()), _cpu_id(),
                                     sys.platform]).encode()).hexdigest()[:16]
     target = _cache_dir() / f"rnnbook_native_{key}.so"
     if target.exists():
@@ -90,7 +97,7 @@ def _build() -> pathlib.Path:
     fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
     os.close(fd)
     try:
-        done = subprocess.run([cc, *_FLAGS, str(_SOURCE), "-o", tmp, "-lm"], capture_output=True, text=True,
+        done = subprocess.run([cc, *_flags(), str(_SOURCE), "-o", tmp, "-lm"], capture_output=True, text=True,
                               timeout=120)
         if done.returncode != 0:
             raise OSError(f"{cc} failed: {done.stderr.strip()[:2000]}")
