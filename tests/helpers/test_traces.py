@@ -9,6 +9,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
+import rnnbook  # noqa: E402
 from rnnbook.helpers import traces  # noqa: E402
 
 
@@ -74,3 +75,51 @@ def test_hidden_state_plot_refuses_too_many_curves_and_bad_input():
         traces.hidden_state_plot(np.zeros((4, 2)), chars="abc")
     with pytest.raises(ValueError, match=r"states must be a non-empty 2-D"):
         traces.hidden_state_plot(np.zeros((0, 2)))
+
+
+F64 = torch.float64
+
+
+LSTMS = [lambda: torch.nn.LSTM(3, 5, num_layers=2, dtype=F64), lambda: rnnbook.LSTM(3, 5, num_layers=2, dtype=F64),
+         lambda: rnnbook.LSTM(3, 5, num_layers=2, bias=False, dtype=F64)]
+GRUS = [lambda: torch.nn.GRU(3, 5, num_layers=2, dtype=F64), lambda: rnnbook.GRU(3, 5, num_layers=2, dtype=F64),
+        lambda: rnnbook.GRU(3, 5, num_layers=2, dtype=F64, reset_after=False)]
+
+
+@pytest.mark.parametrize("make, trace", [(m, traces.lstm_gates) for m in LSTMS] + [(m, traces.gru_gates) for m in GRUS])
+def test_traced_gates_rebuild_the_layers_output(make, trace):
+    torch.manual_seed(0)
+    layer, x = make(), torch.randn(7, 3, dtype=F64)
+    out, state = layer(x)
+    h_n = state[0] if isinstance(state, tuple) else state
+    gates = trace(layer, x, layer=1)
+    assert torch.allclose(gates["h"], out, atol=1e-12, rtol=0)
+    assert torch.allclose(trace(layer, x)["h"][-1], h_n[0], atol=1e-12, rtol=0)  # layer 0's last state
+    zero = torch.zeros(1, 5, dtype=F64)
+    if trace is traces.lstm_gates:
+        assert torch.allclose(gates["c"][-1], state[1][1], atol=1e-12, rtol=0)
+        assert all(((gates[name] > 0) & (gates[name] < 1)).all() for name in "ifo")
+        # the recorded memory obeys c_t = f_t c_{t-1} + i_t g_t
+        c_prev = torch.cat([zero, gates["c"][:-1]])
+        assert torch.allclose(gates["c"], gates["f"] * c_prev + gates["i"] * gates["g"], atol=1e-15)
+    else:
+        h_prev = torch.cat([zero, gates["h"][:-1]])
+        assert torch.allclose(gates["h"], (1 - gates["z"]) * gates["n"] + gates["z"] * h_prev, atol=1e-15)
+
+
+@pytest.mark.parametrize("module, x, kwargs, error, match", [
+    (torch.nn.LSTM(3, 4, bidirectional=True), torch.zeros(5, 3), {}, ValueError, "one direction"),
+    (torch.nn.LSTM(3, 4, proj_size=2), torch.zeros(5, 3), {}, ValueError, "without a projection"),
+    (rnnbook.PeepholeLSTM(3, 4), torch.zeros(5, 3), {}, ValueError, "peephole"),
+    (torch.nn.LSTM(3, 4), torch.zeros(5, 1, 3), {}, ValueError, r"one sequence \(T, H_in\), got \(5, 1, 3\)"),
+    (torch.nn.LSTM(3, 4), torch.zeros(5, 2), {}, ValueError, "x has 2 features but the layer takes 3"),
+    (torch.nn.LSTM(3, 4), torch.zeros(5, 3), {"layer": 1}, ValueError, r"layer must be an int in \[0, 1\)"),
+    (torch.nn.GRU(3, 4), torch.zeros(5, 3), {}, ValueError, "an LSTM of rnnbook or torch.nn"),
+    (lambda x: x, torch.zeros(5, 3), {}, TypeError, "must be a torch.nn.Module"),
+])
+def test_lstm_gates_refuse_what_they_cannot_trace(module, x, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        traces.lstm_gates(module, x, **kwargs)
+    if isinstance(module, torch.nn.LSTM) and module.bidirectional:
+        with pytest.raises(ValueError, match="one direction"):
+            traces.gru_gates(torch.nn.GRU(3, 4, bidirectional=True), x)

@@ -1,10 +1,13 @@
-r"""Values traced over a sequence, drawn in the style of :mod:`rnnbook.helpers.plot`: gate
+r"""Values traced over a sequence, and drawn in the style of :mod:`rnnbook.helpers.plot`: gate
 activations over a text as a heatmap (one column per character, one row per unit) and the
 hidden state over time as curves.
 
-Both take one sequence's values as a (T, H) tensor or array (time first, as a layer returns
-them for a batch of one, e.g. ``output[:, 0]``) and return the axes they drew on; the data
-drawn is read back from the axes (``ax.images[0].get_array()``, ``ax.lines``).
+:func:`lstm_gates` and :func:`gru_gates` record what an LSTM's or GRU's gates do at every step
+of one sequence, from the layer's own weights (``rnnbook`` or ``torch.nn``; the recorded
+:math:`h_t` equals the layer's output, tested). :func:`gate_heatmap` and
+:func:`hidden_state_plot` take one sequence's values as a (T, H) tensor or array (time first,
+e.g. ``gates["f"]`` or ``output[:, 0]``) and return the axes they drew on; the data drawn is
+read back from the axes (``ax.images[0].get_array()``, ``ax.lines``).
 """
 
 from __future__ import annotations
@@ -13,11 +16,13 @@ from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+import torch
 from matplotlib.axes import Axes
+from torch import Tensor, nn
 
 from rnnbook.helpers.plot import _style_line_plot, _token_label
 
-__all__ = ["gate_heatmap", "hidden_state_plot"]
+__all__ = ["lstm_gates", "gru_gates", "gate_heatmap", "hidden_state_plot"]
 
 
 def _values(name: str, values: object, length: int | None, length_of: str) -> np.ndarray:
@@ -136,3 +141,105 @@ def hidden_state_plot(states, *, chars=None, units: Sequence[int] | None = None,
     if title:
         ax.set_title(title, fontsize=10)
     return ax
+
+
+def _trace(module: object, x: object, layer: int, blocks: int, step) -> dict[str, Tensor]:
+    """Run layers 0..``layer`` of a one-direction ``module`` over one sequence ``x`` (T, H_in)
+    from a zero state, each step by ``step(gi_t, state, w_hh, b_hh) -> (values, state)``, and
+    stack the last layer's values over time."""
+    if not isinstance(module, nn.Module):
+        raise TypeError(f"the layer must be a torch.nn.Module, got {type(module).__name__}")
+    hidden, layers = getattr(module, "hidden_size", None), getattr(module, "num_layers", None)
+    weight = getattr(module, "weight_ih_l0", None)
+    if not isinstance(weight, Tensor) or not isinstance(hidden, int) or weight.shape[0] != blocks * hidden:
+        raise ValueError(f"the layer must hold weight_ih_l0 of {blocks} x hidden_size rows, as "
+                         f"{'an LSTM' if blocks == 4 else 'a GRU'} of rnnbook or torch.nn does; got {type(module).__name__}")
+    if getattr(module, "bidirectional", False) or getattr(module, "proj_size", 0):
+        raise ValueError("the layer must run one direction without a projection (bidirectional=False, "
+                         "proj_size=0); trace each direction as a layer of its own")
+    if any(name.startswith("weight_c") for name, _ in module.named_parameters()):
+        raise ValueError(f"{type(module).__name__} has peephole weights, which this trace does not read")
+    if isinstance(layer, bool) or not isinstance(layer, int) or not 0 <= layer < layers:
+        raise ValueError(f"layer must be an int in [0, {layers}) (num_layers={layers}), got {layer!r}")
+    if not isinstance(x, Tensor) or x.dim() != 2:
+        shape = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
+        raise ValueError(f"x must be one sequence (T, H_in), got {shape}; pick one, e.g. x[:, 0]")
+    if x.shape[1] != weight.shape[1]:
+        raise ValueError(f"x has {x.shape[1]} features but the layer takes {weight.shape[1]}")
+    values: dict[str, Tensor] = {}
+    with torch.no_grad():
+        seq = x.to(weight.dtype)
+        for k in range(layer + 1):
+            w_ih, w_hh = getattr(module, f"weight_ih_l{k}"), getattr(module, f"weight_hh_l{k}")
+            b_ih, b_hh = getattr(module, f"bias_ih_l{k}", None), getattr(module, f"bias_hh_l{k}", None)
+            gi = seq @ w_ih.T + (b_ih if b_ih is not None else 0)
+            state = (seq.new_zeros(hidden), seq.new_zeros(hidden))
+            steps = []
+            for t in range(seq.shape[0]):
+                record, state = step(gi[t], state, w_hh, b_hh)
+                steps.append(record)
+            values = {name: torch.stack([r[name] for r in steps]) for name in steps[0]}
+            seq = values["h"]
+    return values
+
+
+def _lstm_step(gi_t: Tensor, state, w_hh: Tensor, b_hh: Tensor | None):
+    h, c = state
+    a = gi_t + h @ w_hh.T + (b_hh if b_hh is not None else 0)
+    i, f, g, o = a.chunk(4)
+    i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
+    c = f * c + i * g
+    h = o * torch.tanh(c)
+    return {"i": i, "f": f, "g": g, "o": o, "c": c, "h": h}, (h, c)
+
+
+def lstm_gates(lstm: nn.Module, x: Tensor, *, layer: int = 0) -> dict[str, Tensor]:
+    r"""What an LSTM's gates do over one sequence ``x`` (T, H_in), from a zero state: a dict of
+    (T, H) tensors ``i``, ``f``, ``g``, ``o`` (input gate, forget gate, candidate, output gate),
+    ``c`` (memory) and ``h`` (output), for layer ``layer`` of ``lstm`` (``rnnbook.LSTM`` or
+    ``torch.nn.LSTM``, one direction, no projection), recomputed from its weights with
+    :math:`c_t = f_t \odot c_{t-1} + i_t \odot g_t`, :math:`h_t = o_t \odot \tanh(c_t)`.
+
+    >>> import torch
+    >>> from rnnbook.helpers import traces
+    >>> _ = torch.manual_seed(0)
+    >>> lstm = torch.nn.LSTM(3, 4, dtype=torch.float64)
+    >>> x = torch.randn(6, 3, dtype=torch.float64)         # one sequence of 6 steps
+    >>> gates = traces.lstm_gates(lstm, x)
+    >>> sorted(gates), tuple(gates["f"].shape)
+    (['c', 'f', 'g', 'h', 'i', 'o'], (6, 4))
+    >>> torch.allclose(gates["h"], lstm(x)[0], atol=1e-12)  # the recorded h_t is the layer's output
+    True
+    """
+    return _trace(lstm, x, layer, 4, _lstm_step)
+
+
+def gru_gates(gru: nn.Module, x: Tensor, *, layer: int = 0) -> dict[str, Tensor]:
+    r"""What a GRU's gates do over one sequence ``x`` (T, H_in), from a zero state: a dict of
+    (T, H) tensors ``r`` (reset gate), ``z`` (update gate), ``n`` (candidate) and ``h`` (output,
+    :math:`h_t = (1 - z_t) \odot n_t + z_t \odot h_{t-1}`), for layer ``layer`` of ``gru``
+    (``rnnbook.GRU``, either ``reset_after`` form, or ``torch.nn.GRU``; one direction).
+
+    >>> import torch
+    >>> from rnnbook.helpers import traces
+    >>> _ = torch.manual_seed(0)
+    >>> gru = rnnbook.GRU(3, 4, dtype=torch.float64)
+    >>> x = torch.randn(6, 3, dtype=torch.float64)
+    >>> gates = traces.gru_gates(gru, x)
+    >>> sorted(gates), torch.allclose(gates["h"], gru(x)[0], atol=1e-12)
+    (['h', 'n', 'r', 'z'], True)
+    """
+    reset_after = getattr(gru, "reset_after", True)
+
+    def step(gi_t: Tensor, state, w_hh: Tensor, b_hh: Tensor | None):
+        h = state[0]
+        gi_r, gi_z, gi_n = gi_t.chunk(3)
+        w_hr, w_hz, w_hn = w_hh.chunk(3)
+        b_hr, b_hz, b_hn = b_hh.chunk(3) if b_hh is not None else (0, 0, 0)
+        r = torch.sigmoid(gi_r + h @ w_hr.T + b_hr)
+        z = torch.sigmoid(gi_z + h @ w_hz.T + b_hz)
+        n = torch.tanh(gi_n + (r * (h @ w_hn.T + b_hn) if reset_after else (r * h) @ w_hn.T + b_hn))
+        h = (1 - z) * n + z * h
+        return {"r": r, "z": z, "n": n, "h": h}, (h, h)
+
+    return _trace(gru, x, layer, 3, step)
