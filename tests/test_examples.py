@@ -1,8 +1,9 @@
 """Every public class and function has a ``>>>`` example in its own docstring.
 
 Scope: every class and function that ``import rnnbook`` exports (``rnnbook.__all__``), and
-the public classes and functions of the three modules read as modules
-(:mod:`rnnbook.notes.bptt`, :mod:`rnnbook.notes.bptt_symbolic`, :mod:`rnnbook.helpers.plot`).
+the public classes and functions of the modules read as modules
+(:mod:`rnnbook.notes.bptt`, :mod:`rnnbook.notes.bptt_symbolic` and the figures:
+:mod:`rnnbook.helpers.plot`, :mod:`rnnbook.helpers.diagrams`, :mod:`rnnbook.helpers.traces`).
 A class's example must be in the class docstring (not only in its methods'). The examples
 run in ``tests/test_doctests.py``; this file checks that each one exists where the doctest
 finder collects it, so an example that would never run does not count.
@@ -21,7 +22,8 @@ from collections import Counter
 import rnnbook
 
 #: Modules whose public names are read through the module, not exported at the top level.
-READ_AS_MODULES = ("rnnbook.notes.bptt", "rnnbook.notes.bptt_symbolic", "rnnbook.helpers.plot")
+READ_AS_MODULES = ("rnnbook.notes.bptt", "rnnbook.notes.bptt_symbolic", "rnnbook.helpers.plot",
+                   "rnnbook.helpers.diagrams", "rnnbook.helpers.traces")
 
 
 def public_objects() -> dict[str, object]:

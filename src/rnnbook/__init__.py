@@ -17,8 +17,9 @@ floor or the floors below it (``tests/test_architecture.py`` checks it):
 
 Every public name of the floors from ``layers`` up is also reachable here
 (``rnnbook.LSTM``, ``rnnbook.NToN``, ``rnnbook.linear_scan``, ``rnnbook.fit``), except the
-names of three modules best read as modules: :mod:`rnnbook.notes.bptt`,
-:mod:`rnnbook.notes.bptt_symbolic` and :mod:`rnnbook.helpers.plot`. Nothing is imported
+names of the modules best read as modules: :mod:`rnnbook.notes.bptt`,
+:mod:`rnnbook.notes.bptt_symbolic` and the figures, :mod:`rnnbook.helpers.plot`,
+:mod:`rnnbook.helpers.diagrams` and :mod:`rnnbook.helpers.traces`. Nothing is imported
 until it is first used (PEP 562), so ``import rnnbook`` is cheap and SymPy or Matplotlib
 load only for the code that needs them.
 
@@ -112,6 +113,8 @@ _EXPORTS = {
     "END": "helpers.data", "DatePairs": "helpers.data", "date_pairs": "helpers.data",
     "encode_chars": "helpers.data", "decode_chars": "helpers.data",
     "adding_problem": "helpers.data", "future_task": "helpers.data",
+    # rnnbook.helpers.checks
+    "check": "helpers.checks", "check_close": "helpers.checks", "check_same_module": "helpers.checks",
     # rnnbook.helpers.diagnostics
     "state_jacobians": "helpers.diagnostics", "jacobian_norms": "helpers.diagnostics",
     # rnnbook.helpers.introspect

@@ -47,6 +47,11 @@ class Diagram:
     #: input or output, "layer" for an operation with learned weights and "pointwise" for an
     #: element-wise operation.
     kinds: dict[str, str] = field(default_factory=dict)
+    #: The nodes drawn emphasised (a dark outline), where the diagram marks any, e.g. the nodes
+    #: a stage adds or the nodes on the paths a derivative sums over.
+    marked_nodes: set[str] = field(default_factory=set)
+    #: The ``(source, target)`` edges drawn emphasised (thick and red), where the diagram marks any.
+    marked_edges: set[tuple[str, str]] = field(default_factory=set)
 
     def edges_labelled(self, label: str) -> list[tuple[str, str]]:
         """The ``(source, target)`` pairs of every edge carrying ``label``."""
@@ -77,24 +82,37 @@ def _math(label: str) -> str:
     return f"${stem}_{{{sub}}}$" if sub else f"${stem}$"
 
 
+def _token_label(token: str) -> str:
+    """A token as a tick label: a space as ``␣``, a newline as ``\\n``."""
+    return "␣" if token == " " else repr(token)[1:-1]
+
+
 def _node(ax: Axes, diagram: Diagram, key: str, xy: tuple[float, float], text: str, color: str) -> None:
     diagram.nodes[key] = xy
+    marked = key in diagram.marked_nodes
     box = FancyBboxPatch((xy[0] - 0.32, xy[1] - 0.22), 0.64, 0.44, boxstyle="round,pad=0.02,rounding_size=0.12",
-                         facecolor=color, edgecolor="none", alpha=0.9)
+                         facecolor=color, edgecolor=COLORS["text"] if marked else "none",
+                         lw=2.2 if marked else 0.0, alpha=0.9)
     ax.add_patch(box)
     ax.text(*xy, text, ha="center", va="center", color="white", fontsize=12)
 
 
 def _edge(ax: Axes, diagram: Diagram, src: str, dst: str, label: str, color: str, rad: float = 0.0,
-          label_offset: tuple[float, float] = (0.0, 0.0)) -> None:
+          label_offset: tuple[float, float] = (0.0, 0.0), text: str | None = None) -> None:
+    """An arrow ``src -> dst`` recorded with ``label``; ``text`` is what is written on it
+    (``None``: the label as maths, ``""``: nothing). A marked edge is drawn thick and red."""
     diagram.edges.append((src, dst, label))
     (x0, y0), (x1, y1) = diagram.nodes[src], diagram.nodes[dst]
+    marked = (src, dst) in diagram.marked_edges
     arrow = FancyArrowPatch((x0, y0), (x1, y1), connectionstyle=f"arc3,rad={rad}", arrowstyle="-|>",
-                            mutation_scale=14, color=color, lw=1.6, shrinkA=17, shrinkB=17)
+                            mutation_scale=14, color=COLORS["recurrent"] if marked else color,
+                            lw=3.0 if marked else 1.6, shrinkA=17, shrinkB=17)
     ax.add_patch(arrow)
-    mx, my = (x0 + x1) / 2 + label_offset[0], (y0 + y1) / 2 + label_offset[1]
-    ax.text(mx, my, _math(label), ha="center", va="center", fontsize=11, color=COLORS["text"],
-            bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})
+    text = _math(label) if text is None else text
+    if text:
+        mx, my = (x0 + x1) / 2 + label_offset[0], (y0 + y1) / 2 + label_offset[1]
+        ax.text(mx, my, text, ha="center", va="center", fontsize=11, color=COLORS["text"],
+                bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})
 
 
 def unrolled_rnn(steps: int = 4, *, figsize: tuple[float, float] | None = None) -> Diagram:
@@ -219,31 +237,46 @@ def cell_diagram(kind: str, *, ax: Axes | None = None) -> Diagram:
     if ax is None:
         width = max(x for x, _, _, _ in nodes.values()) + 1.6
         _, ax = plt.subplots(figsize=(width * 1.05, 4.0 if kind != "rnn" else 2.6))
-    d = Diagram(ax.figure)
+    d = _draw_cell(ax, nodes, edges)
+    ax.set_title({"rnn": "Elman RNN cell", "gru": "GRU cell", "lstm": "LSTM cell"}[kind])
+    return d
+
+
+def _draw_cell(ax: Axes, nodes: dict, edges: list[tuple[str, str]], marked: set[str] | None = None,
+               marked_edges: set[tuple[str, str]] | None = None,
+               limits: tuple[float, float, float, float] | None = None) -> Diagram:
+    """Draw a cell's graph in the style of :func:`cell_diagram` (``nodes``: name -> (x, y,
+    label, kind)); ``marked`` nodes and ``marked_edges`` drawn emphasised; ``limits``
+    (x0, x1, y0, y1) fixes the frame (default: around the nodes)."""
+    d = Diagram(ax.figure, marked_nodes=set(marked or ()), marked_edges=set(marked_edges or ()))
     for name, (x, y, label, node_kind) in nodes.items():
         d.nodes[name] = (x, y)
         d.kinds[name] = node_kind
+        outline = {"edgecolor": COLORS["text"], "lw": 2.2} if name in d.marked_nodes else {"edgecolor": "none"}
         if node_kind == "pointwise":
-            ax.add_patch(plt.Circle((x, y), 0.26, color=_CELL_COLORS[node_kind], alpha=0.9, zorder=3))
+            ax.add_patch(plt.Circle((x, y), 0.26, facecolor=_CELL_COLORS[node_kind], alpha=0.9, zorder=3,
+                                    **outline))
             small = not label.startswith("$") and len(label) >= 4  # a word, e.g. "tanh"
             ax.text(x, y, label, ha="center", va="center", color="white", fontsize=8 if small else 12,
                     zorder=4)
         else:
             ax.text(x, y, label, ha="center", va="center", color="white", fontsize=11, zorder=4,
                     bbox={"boxstyle": "round,pad=0.35", "facecolor": _CELL_COLORS[node_kind],
-                          "edgecolor": "none", "alpha": 0.9})
+                          "alpha": 0.9, **outline})
     for src, dst in edges:
         d.edges.append((src, dst, ""))
+        new = (src, dst) in d.marked_edges
         (x0, y0), (x1, y1) = d.nodes[src], d.nodes[dst]
         ax.add_patch(FancyArrowPatch((x0, y0), (x1, y1), arrowstyle="-|>", mutation_scale=12,
-                                     color="#555555", lw=1.1, shrinkA=16, shrinkB=16, zorder=2))
+                                     color=COLORS["text"] if new else "#555555", lw=1.8 if new else 1.1,
+                                     shrinkA=16, shrinkB=16, zorder=2))
     xs = [x for x, _ in d.nodes.values()]
     ys = [y for _, y in d.nodes.values()]
-    ax.set_xlim(min(xs) - 0.8, max(xs) + 0.8)
-    ax.set_ylim(min(ys) - 0.6, max(ys) + 0.6)
+    x0, x1, y0, y1 = limits or (min(xs) - 0.8, max(xs) + 0.8, min(ys) - 0.6, max(ys) + 0.6)
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
     ax.set_aspect("equal")
     ax.axis("off")
-    ax.set_title({"rnn": "Elman RNN cell", "gru": "GRU cell", "lstm": "LSTM cell"}[kind])
     return d
 
 
@@ -544,7 +577,7 @@ def attention_heatmap(weights, source: list[str], output: list[str], *, ax: Axes
     if ax is None:
         _, ax = plt.subplots(figsize=(0.32 * len(source) + 1.2, 0.32 * len(output) + 1.0))
     ax.imshow(w, cmap="Greys", vmin=0.0, vmax=1.0, aspect="auto")
-    ax.set_xticks(range(len(source)), [repr(c)[1:-1] if c != " " else "␣" for c in source])
+    ax.set_xticks(range(len(source)), [_token_label(c) for c in source])
     ax.set_yticks(range(len(output)), output)
     ax.set_xlabel("source position")
     ax.set_ylabel("output token")
