@@ -71,7 +71,10 @@ _EXPORTS = {
     "step5_from_lstm": "notes.lstm_steps",
     # rnnbook.seq.attention
     "SCORES": "seq.attention", "LuongAttention": "seq.attention",
-    "AttentionDecoder": "seq.attention",
+    "AdditiveAttention": "seq.attention", "AttentionDecoder": "seq.attention",
+    "SaturationTable": "seq.attention", "softmax_saturation": "seq.attention",
+    # rnnbook.seq.bahdanau
+    "BahdanauDecoder": "seq.bahdanau",
     # rnnbook.seq.decoding
     "Decoder": "seq.decoding", "OneToN": "seq.decoding", "NToM": "seq.decoding",
     "STRUCTURES": "seq.decoding", "make_structure": "seq.decoding",
@@ -92,7 +95,7 @@ _EXPORTS = {
     "exponential_schedule": "seq.sampling", "inverse_sigmoid_schedule": "seq.sampling",
     "make_schedule": "seq.sampling", "scheduled_sampling_loss": "seq.sampling",
     # rnnbook.seq.seq2seq
-    "Seq2Seq": "seq.seq2seq", "build_seq2seq": "seq.seq2seq", "exact_match": "seq.seq2seq",
+    "Seq2Seq": "seq.seq2seq", "ATTENTIONS": "seq.seq2seq", "build_seq2seq": "seq.seq2seq", "exact_match": "seq.seq2seq",
     "sequence_log_prob": "seq.seq2seq", "decode": "seq.seq2seq",
     # rnnbook.seq.structures
     "available_layers": "seq.structures", "ENCODINGS": "seq.structures",

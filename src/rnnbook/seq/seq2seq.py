@@ -20,13 +20,14 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from rnnbook._validate import check_choice, check_int
+from rnnbook._validate import check_bool, check_choice, check_int
 from rnnbook.seq.attention import SCORES, AttentionDecoder
+from rnnbook.seq.bahdanau import BahdanauDecoder
 from rnnbook.seq.decoding import Decoder, NToM
 from rnnbook.seq.padding import length_mask, map_state, run_layer, shift_right
 from rnnbook.seq.structures import Encoder, make_layer
 
-__all__ = ["Seq2Seq", "build_seq2seq", "exact_match", "sequence_log_prob", "decode"]
+__all__ = ["Seq2Seq", "ATTENTIONS", "build_seq2seq", "exact_match", "sequence_log_prob", "decode"]
 
 
 def _expand(x: Tensor, k: int, dim: int) -> Tensor:
@@ -122,24 +123,30 @@ class Seq2Seq(NToM):
     @torch.no_grad()
     def attention_weights(self, src: Tensor, tgt_in: Tensor, src_lengths: object = None) -> Tensor:
         """The attention weights (T, N, L) of an :class:`rnnbook.seq.attention.AttentionDecoder`
-        reading the decoder inputs ``tgt_in`` (T, N) (e.g. ``shift_right`` of the decoded
-        tokens: the decoder's states, hence its weights, are those of the decoding run)."""
-        if not isinstance(self.decoder, AttentionDecoder):
-            raise TypeError(f"attention_weights needs an AttentionDecoder, this model's decoder is "
-                            f"a {type(self.decoder).__name__}")
+        or :class:`rnnbook.seq.bahdanau.BahdanauDecoder` reading the decoder inputs ``tgt_in``
+        (T, N) (e.g. ``shift_right`` of the decoded tokens: the decoder's states, hence its
+        weights, are those of the decoding run)."""
+        if not isinstance(self.decoder, (AttentionDecoder, BahdanauDecoder)):
+            raise TypeError(f"attention_weights needs an AttentionDecoder or a BahdanauDecoder, this "
+                            f"model's decoder is a {type(self.decoder).__name__}")
         enc = self.encode(src, src_lengths)
-        x = self.decoder.input(tgt_in)
-        s, _ = run_layer(self.decoder.layer, x, None, self.bridge(enc.state))
-        return self.decoder.attend(s, enc.outputs, enc.mask)[1]
+        return self.decoder.forward_weights(tgt_in, self.bridge(enc.state), None, enc.outputs,
+                                            enc.mask)[2]
+
+
+#: The attention choices of :func:`build_seq2seq`: Luong's scores and Bahdanau's decoder.
+ATTENTIONS = SCORES + ("bahdanau",)
 
 
 def build_seq2seq(src_vocab: int, tgt_vocab: int, *, hidden_size: int, embedding_dim: int,
-                  layer: str = "torch_gru", attention: str | None = None, start_token: int,
-                  end_token: int, dtype: torch.dtype | None = None) -> Seq2Seq:
+                  layer: str = "torch_gru", attention: str | None = None, input_feeding: bool = False,
+                  start_token: int, end_token: int, dtype: torch.dtype | None = None) -> Seq2Seq:
     """A :class:`Seq2Seq` over two layers built by :func:`rnnbook.seq.structures.make_layer`
     (``layer``, e.g. ``'torch_gru'``) with the same ``hidden_size``; the decoder is a plain
     :class:`rnnbook.seq.decoding.Decoder` (``attention=None``, the single context of shape
-    (num_layers, N, H)) or an :class:`rnnbook.seq.attention.AttentionDecoder` with that score.
+    (num_layers, N, H)), an :class:`rnnbook.seq.attention.AttentionDecoder` with that score
+    (``'dot'``, ``'general'``, ``'concat'``, ``'scaled_dot'``; with ``input_feeding``, Luong's
+    §3.3) or a :class:`rnnbook.seq.bahdanau.BahdanauDecoder` (``'bahdanau'``).
 
     >>> model = rnnbook.build_seq2seq(10, 6, hidden_size=8, embedding_dim=4, layer="lstm",
     ...                               attention="general", start_token=1, end_token=2)
@@ -147,17 +154,29 @@ def build_seq2seq(src_vocab: int, tgt_vocab: int, *, hidden_size: int, embedding
     ('LSTM', 'AttentionDecoder')
     >>> model.decoder.attention
     LuongAttention(8, 8, score='general')
+    >>> model = rnnbook.build_seq2seq(10, 6, hidden_size=8, embedding_dim=4, attention="bahdanau",
+    ...                               start_token=1, end_token=2)
+    >>> model.decoder.layer.input_size                     # [E y_{t-1}; c_t]: 4 + 8
+    12
     """
     if attention is not None:
-        check_choice("attention", attention, SCORES)
+        check_choice("attention", attention, ATTENTIONS)
+    check_bool("input_feeding", input_feeding)
+    if input_feeding and attention not in SCORES:
+        raise ValueError(f"input_feeding=True needs one of Luong's scores as attention "
+                         f"({', '.join(map(repr, SCORES))}), got attention={attention!r}")
     enc = Encoder(make_layer(layer, embedding_dim, hidden_size, dtype=dtype), vocab_size=src_vocab,
                   embedding_dim=embedding_dim, dtype=dtype)
-    dec_layer = make_layer(layer, embedding_dim, hidden_size, dtype=dtype)
+    extra = hidden_size if (input_feeding or attention == "bahdanau") else 0
+    dec_layer = make_layer(layer, embedding_dim + extra, hidden_size, dtype=dtype)
     if attention is None:
         dec: nn.Module = Decoder(dec_layer, tgt_vocab, embedding_dim=embedding_dim, dtype=dtype)
+    elif attention == "bahdanau":
+        dec = BahdanauDecoder(dec_layer, tgt_vocab, memory_size=hidden_size,
+                              embedding_dim=embedding_dim, dtype=dtype)
     else:
         dec = AttentionDecoder(dec_layer, tgt_vocab, memory_size=hidden_size, score=attention,
-                               embedding_dim=embedding_dim, dtype=dtype)
+                               embedding_dim=embedding_dim, input_feeding=input_feeding, dtype=dtype)
     return Seq2Seq(enc, dec, start_token=start_token, end_token=end_token)
 
 
