@@ -75,6 +75,9 @@ _EXPORTS = {
     "SaturationTable": "seq.attention", "softmax_saturation": "seq.attention",
     # rnnbook.seq.bahdanau
     "BahdanauDecoder": "seq.bahdanau",
+    # rnnbook.seq.beam
+    "LENGTH_NORMS": "seq.beam", "length_penalty": "seq.beam", "Hypotheses": "seq.beam",
+    "beam_search": "seq.beam",
     # rnnbook.seq.decoding
     "Decoder": "seq.decoding", "OneToN": "seq.decoding", "NToM": "seq.decoding",
     "STRUCTURES": "seq.decoding", "make_structure": "seq.decoding",

@@ -15,6 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnbook._validate import check_choice, check_int, check_tensor
+from rnnbook.seq.beam import Hypotheses, beam_search
 from rnnbook.seq.losses import masked_cross_entropy
 from rnnbook.seq.padding import (
     State,
@@ -304,6 +305,30 @@ class OneToN(nn.Module):
             _, state = self.decoder(prompt, state)
         return self.decoder.generate(first_tokens, steps, state, temperature=temperature,
                                      generator=generator, end_token=end_token, pad_token=pad_token)
+
+
+    @torch.no_grad()
+    def beam(self, steps: int, first_tokens: Tensor, *, condition: Tensor | None = None,
+             prompt: Tensor | None = None, beam_width: int = 5, n_best: int = 1,
+             end_token: int | None = None, normalize: str | None = None, alpha: float = 0.6,
+             pad_token: int = 0) -> Hypotheses:
+        """The ``n_best`` most probable continuations of at most ``steps`` tokens after
+        ``prompt`` and ``first_tokens``, by :func:`rnnbook.seq.beam.beam_search`; returns its
+        :class:`rnnbook.seq.beam.Hypotheses`.
+
+        >>> import torch
+        >>> _ = torch.manual_seed(0)
+        >>> model = rnnbook.OneToN(rnnbook.GRU(4, 8), vocab_size=6, embedding_dim=4)
+        >>> found = model.beam(3, torch.tensor([1]), beam_width=4, n_best=2)   # no end token
+        >>> found.lengths.tolist(), bool(found.log_probs[0, 0] >= found.log_probs[0, 1])
+        ([[3, 3]], True)
+        """
+        state = self.initial_state(condition)
+        if prompt is not None:
+            _, state = self.decoder(prompt, state)
+        return beam_search(self.decoder, first_tokens, state, beam_width=beam_width, max_steps=steps,
+                           end_token=end_token, n_best=n_best, normalize=normalize, alpha=alpha,
+                           pad_token=pad_token)
 
 
 # -- N to M --------------------------------------------------------------------------------------
