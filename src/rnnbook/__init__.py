@@ -78,6 +78,8 @@ _EXPORTS = {
     # rnnbook.seq.beam
     "LENGTH_NORMS": "seq.beam", "length_penalty": "seq.beam", "Hypotheses": "seq.beam",
     "beam_search": "seq.beam",
+    # rnnbook.seq.bleu
+    "BleuScore": "seq.bleu", "corpus_bleu": "seq.bleu", "token_lists": "seq.bleu",
     # rnnbook.seq.decoding
     "Decoder": "seq.decoding", "OneToN": "seq.decoding", "NToM": "seq.decoding",
     "STRUCTURES": "seq.decoding", "make_structure": "seq.decoding",

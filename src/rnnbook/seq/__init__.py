@@ -1,12 +1,12 @@
 """Sequence machinery: the four structures of the notes around any recurrent layer, padding and
 masks, losses, sequence to sequence with attention, scheduled sampling and embeddings.
 
-Modules: :mod:`rnnbook.seq.attention`, :mod:`rnnbook.seq.bahdanau`, :mod:`rnnbook.seq.beam`, :mod:`rnnbook.seq.decoding`, :mod:`rnnbook.seq.embedding`, :mod:`rnnbook.seq.losses`, :mod:`rnnbook.seq.padding`, :mod:`rnnbook.seq.sampling`, :mod:`rnnbook.seq.seq2seq`, :mod:`rnnbook.seq.structures`.
+Modules: :mod:`rnnbook.seq.attention`, :mod:`rnnbook.seq.bahdanau`, :mod:`rnnbook.seq.beam`, :mod:`rnnbook.seq.bleu`, :mod:`rnnbook.seq.decoding`, :mod:`rnnbook.seq.embedding`, :mod:`rnnbook.seq.losses`, :mod:`rnnbook.seq.padding`, :mod:`rnnbook.seq.sampling`, :mod:`rnnbook.seq.seq2seq`, :mod:`rnnbook.seq.structures`.
 """
 
 import importlib
 
-__all__ = ['attention', 'bahdanau', 'beam', 'decoding', 'embedding', 'losses', 'padding', 'sampling', 'seq2seq', 'structures']
+__all__ = ['attention', 'bahdanau', 'beam', 'bleu', 'decoding', 'embedding', 'losses', 'padding', 'sampling', 'seq2seq', 'structures']
 
 
 def __getattr__(name: str):
