@@ -129,6 +129,12 @@ _EXPORTS = {
     "CORPUS_FILE": "helpers.text", "CORPUS_SHA256": "helpers.text", "python_docs": "helpers.text",
     "TextSplits": "helpers.text", "load_python_docs": "helpers.text", "split_text": "helpers.text",
     "tokenize_words": "helpers.text", "WordVocab": "helpers.text", "TBPTTBatches": "helpers.text",
+    # rnnbook.helpers.numbers
+    "NUMBERS_FILE": "helpers.numbers", "NUMBERS_SHA256": "helpers.numbers", "LANGUAGES": "helpers.numbers",
+    "number_words": "helpers.numbers", "number_tokens": "helpers.numbers",
+    "join_number_tokens": "helpers.numbers", "TokenVocab": "helpers.numbers",
+    "NumberPairs": "helpers.numbers", "NumberTask": "helpers.numbers",
+    "load_number_pairs": "helpers.numbers",
     # rnnbook.helpers.baselines
     "as_symbols": "helpers.baselines", "unigram_bits": "helpers.baselines",
     "KneserNeyLM": "helpers.baselines", "seasonal_naive": "helpers.baselines",

@@ -2,15 +2,15 @@
 Matplotlib are imported only by the modules that need them.
 
 Modules: :mod:`rnnbook.helpers.baselines`, :mod:`rnnbook.helpers.data`,
-:mod:`rnnbook.helpers.diagnostics`, :mod:`rnnbook.helpers.introspect`, :mod:`rnnbook.helpers.lm`,
+:mod:`rnnbook.helpers.diagnostics`, :mod:`rnnbook.helpers.introspect`, :mod:`rnnbook.helpers.lm`, :mod:`rnnbook.helpers.numbers`,
 :mod:`rnnbook.helpers.plot`, :mod:`rnnbook.helpers.series`, :mod:`rnnbook.helpers.text`,
-:mod:`rnnbook.helpers.train`. Real data (an English text, a time series) is frozen in the
+:mod:`rnnbook.helpers.train`. Real data (an English text, a time series, numbers in English and French words) is frozen in the
 package folder ``rnnbook/helpers/datasets/``, with its provenance and licences.
 """
 
 import importlib
 
-__all__ = ['baselines', 'data', 'diagnostics', 'introspect', 'lm', 'plot', 'series', 'text', 'train']
+__all__ = ['baselines', 'data', 'diagnostics', 'introspect', 'lm', 'numbers', 'plot', 'series', 'text', 'train']
 
 
 def __getattr__(name: str):
