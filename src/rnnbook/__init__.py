@@ -85,9 +85,13 @@ _EXPORTS = {
     "STRUCTURES": "seq.decoding", "make_structure": "seq.decoding",
     # rnnbook.seq.embedding
     "embed_by_one_hot": "seq.embedding", "InputCost": "seq.embedding",
-    "input_costs": "seq.embedding", "pca_2d": "seq.embedding",
+    "input_costs": "seq.embedding", "pca_2d": "seq.embedding", "nearest_neighbours": "seq.embedding",
     "nearest_neighbour_agreement": "seq.embedding", "within_between": "seq.embedding",
     "unigram_perplexity": "seq.embedding", "perplexity": "seq.embedding",
+    # rnnbook.seq.word2vec
+    "noise_distribution": "seq.word2vec", "subsample": "seq.word2vec",
+    "skipgram_pairs": "seq.word2vec", "sgns_loss": "seq.word2vec", "sgns_gradients": "seq.word2vec",
+    "SkipGram": "seq.word2vec", "Word2VecRun": "seq.word2vec", "train_word2vec": "seq.word2vec",
     # rnnbook.seq.losses
     "masked_cross_entropy": "seq.losses", "sequence_loss": "seq.losses",
     # rnnbook.seq.padding
