@@ -50,7 +50,7 @@ __all__ = ["NUMBERS_FILE", "NUMBERS_SHA256", "LANGUAGES", "number_words", "numbe
 NUMBERS_FILE = "number_words_en_fr.tsv.xz"
 #: SHA-256 of its UTF-8 text (after unxz); :func:`number_words` checks it.
 NUMBERS_SHA256 = "2546e5b6f2be83b4f31d84bb4494ccff8cbdaec2dfd5fa71b52edff47003f2ef"
-#: The languages of the task: English words, French words, decimal digits.
+#: The languages of the task (English words, French words, decimal digits).
 LANGUAGES = ("en", "fr", "digits")
 
 _TOKEN = re.compile(r"[^\s,-]+|[,-]")

@@ -13,7 +13,7 @@ a context :math:`c_t` computed afresh at every decoder step from *all* encoder s
         s_t^\top h_i & \text{dot} \\
         s_t^\top R\, h_i & \text{general} \\
         v_a^\top \tanh\left(R\, [s_t; h_i]\right) & \text{concat} \\
-        s_t^\top h_i / \sqrt{d} & \text{scaled\_dot (Vaswani et al. 2017)}
+        s_t^\top h_i / \sqrt{d} & \text{scaled dot product (Vaswani et al. 2017)}
     \end{cases}
 
 .. math::

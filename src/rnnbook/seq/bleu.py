@@ -8,8 +8,8 @@ hypothesis at most as often as it occurs in any one reference:
 .. math::
 
     p_n = \frac{\sum_s \sum_{g \in \text{n-grams}(\hat y^{(s)})}
-                \min\left(\#_{\hat y^{(s)}}(g),\ \max_r \#_{y^{(s,r)}}(g)\right)}
-               {\sum_s \sum_{g \in \text{n-grams}(\hat y^{(s)})} \#_{\hat y^{(s)}}(g)} .
+                \min\left(\mathrm{count}_{\hat y^{(s)}}(g),\ \max_r \mathrm{count}_{y^{(s,r)}}(g)\right)}
+               {\sum_s \sum_{g \in \text{n-grams}(\hat y^{(s)})} \mathrm{count}_{\hat y^{(s)}}(g)} .
 
 With :math:`c` the total hypothesis length and :math:`r` the total *effective*
 reference length (per sentence, the reference length closest to the hypothesis's,

@@ -144,7 +144,7 @@ def sgns_gradients(v_c: Tensor, u_o: Tensor, u_neg: Tensor) -> tuple[Tensor, Ten
 
 class SkipGram(nn.Module):
     r"""The two tables of skip-gram: ``v`` (the centre-word vectors, the embedding) and ``u``
-    (the context-word vectors), each an :class:`torch.nn.Embedding` (V, d). Initialised as the
+    (the context-word vectors), each a ``torch.nn.Embedding`` (V, d). Initialised as the
     original tool: :math:`v \sim U(-0.5/d, 0.5/d)`, :math:`u = 0`.
 
     ``forward(centres (B,), contexts (B,), negatives (B, K)) -> loss`` (:func:`sgns_loss`).
@@ -198,7 +198,7 @@ def train_word2vec(ids: Tensor, vocab_size: int, *, dim: int = 50, window: int =
     """Train :class:`SkipGram` with negative sampling on the word ids ``ids`` (L,) of a text.
 
     The noise distribution is :func:`noise_distribution` of the counts of ``ids`` (``power``);
-    with ``subsample_t`` the text is first :func:`subsample` d. Pairs within ``window`` are made
+    with ``subsample_t`` the text is first thinned by :func:`subsample`. Pairs within ``window`` are made
     by :func:`skipgram_pairs`, dropping those whose centre or context is in ``ignore`` (e.g.
     the ``<unk>`` id); each step draws ``batch_size`` pairs and ``negatives`` noise words per
     pair, all from ``torch.Generator().manual_seed(seed)``, and takes one Adam step (``lr``).
