@@ -170,9 +170,9 @@ def beam_search(decoder: nn.Module, first_tokens: Tensor, state: State | None = 
     done = [False] * batch
     for t in range(steps):
         out, state = decoder.step(tokens, state, memory, memory_mask)
-        logp = torch.log_softmax(out.double(), dim=-1).view(batch, k, vocab)
+        logp = torch.log_softmax(out, dim=-1).view(batch, k, vocab)
         if score is None:                                      # only slot 0 is live at the start
-            score = torch.full((batch, k), float("-inf"), dtype=torch.float64, device=device)
+            score = torch.full((batch, k), float("-inf"), dtype=logp.dtype, device=device)
             score[:, 0] = 0.0
         # log p(y_{<=t}) = log p(y_{<t}) + log softmax(o_t)[y_t]
         total = (score.unsqueeze(-1) + logp).view(batch, k * vocab)
@@ -207,7 +207,7 @@ def beam_search(decoder: nn.Module, first_tokens: Tensor, state: State | None = 
                 new_score[n] = [float("-inf")] * k
         if all(done):
             break
-        score = torch.tensor(new_score, dtype=torch.float64, device=device)
+        score = torch.tensor(new_score, dtype=logp.dtype, device=device)
         rows = torch.tensor([[n * k + j for j in parent[n]] for n in range(batch)], device=device).view(-1)
         state = map_state(lambda s: s.index_select(1, rows), state)
         tokens = torch.tensor(new_tokens, dtype=torch.long, device=device).view(-1)
