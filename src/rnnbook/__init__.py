@@ -77,15 +77,27 @@ _EXPORTS = {
     "step5_from_lstm": "notes.lstm_steps",
     # rnnbook.seq.attention
     "SCORES": "seq.attention", "LuongAttention": "seq.attention",
-    "AttentionDecoder": "seq.attention",
+    "AdditiveAttention": "seq.attention", "AttentionDecoder": "seq.attention",
+    "SaturationTable": "seq.attention", "softmax_saturation": "seq.attention",
+    # rnnbook.seq.bahdanau
+    "BahdanauDecoder": "seq.bahdanau",
+    # rnnbook.seq.beam
+    "LENGTH_NORMS": "seq.beam", "length_penalty": "seq.beam", "Hypotheses": "seq.beam",
+    "beam_search": "seq.beam",
+    # rnnbook.seq.bleu
+    "BleuScore": "seq.bleu", "corpus_bleu": "seq.bleu", "token_lists": "seq.bleu",
     # rnnbook.seq.decoding
     "Decoder": "seq.decoding", "OneToN": "seq.decoding", "NToM": "seq.decoding",
     "STRUCTURES": "seq.decoding", "make_structure": "seq.decoding",
     # rnnbook.seq.embedding
     "embed_by_one_hot": "seq.embedding", "InputCost": "seq.embedding",
-    "input_costs": "seq.embedding", "pca_2d": "seq.embedding",
+    "input_costs": "seq.embedding", "pca_2d": "seq.embedding", "nearest_neighbours": "seq.embedding",
     "nearest_neighbour_agreement": "seq.embedding", "within_between": "seq.embedding",
     "unigram_perplexity": "seq.embedding", "perplexity": "seq.embedding",
+    # rnnbook.seq.word2vec
+    "noise_distribution": "seq.word2vec", "subsample": "seq.word2vec",
+    "skipgram_pairs": "seq.word2vec", "sgns_loss": "seq.word2vec", "sgns_gradients": "seq.word2vec",
+    "SkipGram": "seq.word2vec", "Word2VecRun": "seq.word2vec", "train_word2vec": "seq.word2vec",
     # rnnbook.seq.losses
     "masked_cross_entropy": "seq.losses", "sequence_loss": "seq.losses",
     # rnnbook.seq.padding
@@ -98,7 +110,7 @@ _EXPORTS = {
     "exponential_schedule": "seq.sampling", "inverse_sigmoid_schedule": "seq.sampling",
     "make_schedule": "seq.sampling", "scheduled_sampling_loss": "seq.sampling",
     # rnnbook.seq.seq2seq
-    "Seq2Seq": "seq.seq2seq", "build_seq2seq": "seq.seq2seq", "exact_match": "seq.seq2seq",
+    "Seq2Seq": "seq.seq2seq", "ATTENTIONS": "seq.seq2seq", "build_seq2seq": "seq.seq2seq", "exact_match": "seq.seq2seq",
     "sequence_log_prob": "seq.seq2seq", "decode": "seq.seq2seq",
     # rnnbook.seq.structures
     "available_layers": "seq.structures", "ENCODINGS": "seq.structures",
@@ -129,6 +141,12 @@ _EXPORTS = {
     "CORPUS_FILE": "helpers.text", "CORPUS_SHA256": "helpers.text", "python_docs": "helpers.text",
     "TextSplits": "helpers.text", "load_python_docs": "helpers.text", "split_text": "helpers.text",
     "tokenize_words": "helpers.text", "WordVocab": "helpers.text", "TBPTTBatches": "helpers.text",
+    # rnnbook.helpers.numbers
+    "NUMBERS_FILE": "helpers.numbers", "NUMBERS_SHA256": "helpers.numbers", "LANGUAGES": "helpers.numbers",
+    "number_words": "helpers.numbers", "number_tokens": "helpers.numbers",
+    "join_number_tokens": "helpers.numbers", "TokenVocab": "helpers.numbers",
+    "NumberPairs": "helpers.numbers", "NumberTask": "helpers.numbers",
+    "load_number_pairs": "helpers.numbers",
     # rnnbook.helpers.baselines
     "as_symbols": "helpers.baselines", "unigram_bits": "helpers.baselines",
     "KneserNeyLM": "helpers.baselines", "seasonal_naive": "helpers.baselines",

@@ -78,7 +78,7 @@ def test_concat_equals_its_formula_on_hand_values():
 
 @pytest.mark.parametrize("score", SCORES)
 def test_unbatched_equals_batch_of_one(score):
-    att = LuongAttention(4, 3 if score != "dot" else 4, score, dtype=F64)
+    att = LuongAttention(4, 3 if score not in ("dot", "scaled_dot") else 4, score, dtype=F64)
     s, h = torch.randn(2, 4, dtype=F64), torch.randn(5, att.memory_size, dtype=F64)
     mask = torch.tensor([True, True, True, False, False])
     c, w = att(s, h, mask)
@@ -259,7 +259,7 @@ def test_dates_are_correct_and_test_set_is_held_out():
 
 # -- bad input: one test each, asserting the message ---------------------------------------------
 def test_unknown_score_lists_the_valid_names():
-    with pytest.raises(ValueError, match=re.escape("score must be one of 'dot', 'general', 'concat'; got 'cosine'")):
+    with pytest.raises(ValueError, match=re.escape("score must be one of 'dot', 'general', 'concat', 'scaled_dot'; got 'cosine'")):
         LuongAttention(4, 4, "cosine")
 
 

@@ -15,6 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnbook._validate import check_choice, check_int, check_tensor
+from rnnbook.seq.beam import Hypotheses, beam_search
 from rnnbook.seq.losses import masked_cross_entropy
 from rnnbook.seq.padding import (
     State,
@@ -69,6 +70,9 @@ class Decoder(nn.Module):
             vectors' size.
         vocab_size: V, the tokens read and predicted.
         embedding_dim, encoding: how a token becomes x_t (:class:`rnnbook.seq.structures.TokenInput`).
+        extra_input_size: features a subclass concatenates to :math:`x_t` at every step
+            (Luong's input feeding, Bahdanau's context); the layer's ``input_size`` must
+            be the token vectors' size plus this (default 0).
 
     Extension points:
         ``readout(s, memory, memory_mask)`` maps the layer's outputs ``s`` (T, N, H) to
@@ -92,10 +96,12 @@ class Decoder(nn.Module):
     """
 
     def __init__(self, layer: nn.Module, vocab_size: int, *, embedding_dim: int | None = None,
-                 encoding: str = "embedding", dtype: torch.dtype | None = None):
+                 encoding: str = "embedding", dtype: torch.dtype | None = None,
+                 extra_input_size: int = 0):
         super().__init__()
         self.input = TokenInput(vocab_size, embedding_dim, encoding, dtype=dtype)
-        self.layer = _check_layer(layer, self.input.size, "decoder")
+        check_int("extra_input_size", extra_input_size, minimum=0)
+        self.layer = _check_layer(layer, self.input.size + extra_input_size, "decoder")
         if _directions(layer) != 1:
             raise ValueError(
                 "a decoder's layer must not be bidirectional: it runs forward in time, one step "
@@ -109,10 +115,9 @@ class Decoder(nn.Module):
         """Features for the output layer from the states s (T, N, H); the attention hook."""
         return s
 
-    def forward(self, tokens: Tensor, state: State | None = None, lengths: object = None,
-                memory: Tensor | None = None, memory_mask: Tensor | None = None) -> tuple[Tensor, State]:
-        """Teacher forcing: ``tokens`` (T, N) are the inputs ``w_0 .. w_{T-1}``; returns the
-        scores (T, N, V) for ``w_1 .. w_T`` (0 at padded steps) and the final state."""
+    def _inputs(self, tokens: Tensor, lengths: object) -> tuple[Tensor, Tensor | None, Tensor | None]:
+        """Check teacher-forcing ``tokens`` (T, N) and ``lengths``; the token vectors
+        x (T, N, E), the lengths (N,) and the mask (T, N) (None without lengths)."""
         if not isinstance(tokens, Tensor) or tokens.dim() != 2:
             shape = tuple(tokens.shape) if isinstance(tokens, Tensor) else type(tokens).__name__
             raise ValueError(f"tokens must be a 2-D (T, N) tensor of token ids, got {shape}")
@@ -121,13 +126,23 @@ class Decoder(nn.Module):
             raise ValueError(f"tokens must have at least one time step, got shape {tuple(tokens.shape)}")
         lens = None if lengths is None else check_lengths(lengths, batch, steps)
         mask = None if lens is None else length_mask(lens, steps, tokens.device)
-        x = self.input(tokens, mask)
-        s, state = run_layer(self.layer, x, lens, state)
-        # o_t = W_ho readout(s_t) + b_o
-        scores = self.head(self.readout(s, memory, memory_mask))
+        return self.input(tokens, mask), lens, mask
+
+    def _scores(self, features: Tensor, mask: Tensor | None) -> Tensor:
+        """o_t = W_ho features_t + b_o (T, N, V), 0 at padded steps."""
+        scores = self.head(features)
         if mask is not None:
             scores = scores.masked_fill(~mask.unsqueeze(-1), 0.0)
-        return scores, state
+        return scores
+
+    def forward(self, tokens: Tensor, state: State | None = None, lengths: object = None,
+                memory: Tensor | None = None, memory_mask: Tensor | None = None) -> tuple[Tensor, State]:
+        """Teacher forcing: ``tokens`` (T, N) are the inputs ``w_0 .. w_{T-1}``; returns the
+        scores (T, N, V) for ``w_1 .. w_T`` (0 at padded steps) and the final state."""
+        x, lens, mask = self._inputs(tokens, lengths)
+        s, state = run_layer(self.layer, x, lens, state)
+        # o_t = W_ho readout(s_t) + b_o
+        return self._scores(self.readout(s, memory, memory_mask), mask), state
 
     def step(self, tokens: Tensor, state: State | None = None, memory: Tensor | None = None,
              memory_mask: Tensor | None = None) -> tuple[Tensor, State]:
@@ -292,6 +307,30 @@ class OneToN(nn.Module):
             _, state = self.decoder(prompt, state)
         return self.decoder.generate(first_tokens, steps, state, temperature=temperature,
                                      generator=generator, end_token=end_token, pad_token=pad_token)
+
+
+    @torch.no_grad()
+    def beam(self, steps: int, first_tokens: Tensor, *, condition: Tensor | None = None,
+             prompt: Tensor | None = None, beam_width: int = 5, n_best: int = 1,
+             end_token: int | None = None, normalize: str | None = None, alpha: float = 0.6,
+             pad_token: int = 0) -> Hypotheses:
+        """The ``n_best`` most probable continuations of at most ``steps`` tokens after
+        ``prompt`` and ``first_tokens``, by :func:`rnnbook.seq.beam.beam_search`; returns its
+        :class:`rnnbook.seq.beam.Hypotheses`.
+
+        >>> import torch
+        >>> _ = torch.manual_seed(0)
+        >>> model = rnnbook.OneToN(rnnbook.GRU(4, 8), vocab_size=6, embedding_dim=4)
+        >>> found = model.beam(3, torch.tensor([1]), beam_width=4, n_best=2)   # no end token
+        >>> found.lengths.tolist(), bool(found.log_probs[0, 0] >= found.log_probs[0, 1])
+        ([[3, 3]], True)
+        """
+        state = self.initial_state(condition)
+        if prompt is not None:
+            _, state = self.decoder(prompt, state)
+        return beam_search(self.decoder, first_tokens, state, beam_width=beam_width, max_steps=steps,
+                           end_token=end_token, n_best=n_best, normalize=normalize, alpha=alpha,
+                           pad_token=pad_token)
 
 
 # -- N to M --------------------------------------------------------------------------------------

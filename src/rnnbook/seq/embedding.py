@@ -30,6 +30,7 @@ __all__ = [
     "InputCost",
     "input_costs",
     "pca_2d",
+    "nearest_neighbours",
     "nearest_neighbour_agreement",
     "within_between",
     "unigram_perplexity",
@@ -135,6 +136,37 @@ def pca_2d(weight: Tensor) -> tuple[Tensor, Tensor]:
     return coords * signs, (s[:2] ** 2) / (s ** 2).sum()
 
 
+def _cosine(a: Tensor, b: Tensor) -> Tensor:
+    """Cosine similarities (A, B) between the rows of a (A, d) and b (B, d)."""
+    # cos(a_i, b_j) = a_i . b_j / (|a_i| |b_j|)
+    return (a / a.norm(dim=1, keepdim=True).clamp_min(1e-300)) @ (b / b.norm(dim=1, keepdim=True).clamp_min(1e-300)).T
+
+
+def nearest_neighbours(weight: Tensor, queries: Sequence[int] | Tensor, k: int = 5) -> tuple[Tensor, Tensor]:
+    r"""The ``k`` rows of ``weight`` (V, d) most similar by cosine to each query row, the
+    query itself excluded: ids (Q, k) and similarities (Q, k), most similar first.
+
+    .. math:: \cos(w_q, w_j) = \frac{w_q^\top w_j}{\lVert w_q \rVert \lVert w_j \rVert}
+
+    >>> import torch
+    >>> E = torch.tensor([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [-1.0, 0.1]], dtype=torch.float64)
+    >>> ids, sims = rnnbook.nearest_neighbours(E, [0], k=2)
+    >>> ids.tolist(), sims.round(decimals=4).tolist()
+    ([[1, 2]], [[0.9939, 0.0]])
+    """
+    w = check_tensor("weight", weight, ndims=(2,)).detach()
+    q = torch.as_tensor(queries, dtype=torch.long).view(-1)
+    if q.numel() == 0 or int(q.min()) < 0 or int(q.max()) >= w.shape[0]:
+        raise ValueError(f"queries must be row ids in [0, {w.shape[0] - 1}], got {q.tolist()}")
+    check_int("k", k, minimum=1)
+    if k >= w.shape[0]:
+        raise ValueError(f"k must be < the {w.shape[0]} rows of weight, got {k}")
+    sim = _cosine(w[q], w)
+    sim[torch.arange(len(q)), q] = -math.inf                # not the query itself
+    best = sim.topk(k, dim=1)
+    return best.indices, best.values
+
+
 def nearest_neighbour_agreement(vectors: Tensor, groups: Sequence[object]) -> float:
     """The fraction of rows whose nearest other row (cosine similarity) is in the same group.
 
@@ -154,8 +186,7 @@ def nearest_neighbour_agreement(vectors: Tensor, groups: Sequence[object]) -> fl
     if not bool(torch.isfinite(v).all()) or bool((norms == 0).any()):
         raise ValueError("vectors must be finite and non-zero rows (the cosine of a zero row is undefined), got "
                          f"{int((norms == 0).sum())} zero rows and {int((~torch.isfinite(v)).any(1).sum())} non-finite rows")
-    unit = v / norms
-    sim = unit @ unit.T
+    sim = _cosine(v, v)
     sim.fill_diagonal_(-math.inf)
     nearest = sim.argmax(dim=1).tolist()
     return sum(groups[i] == groups[j] for i, j in enumerate(nearest)) / len(groups)

@@ -5,9 +5,10 @@ The model is :class:`rnnbook.seq.decoding.NToM` (an :class:`rnnbook.seq.structur
 reads the source; its final state, the single *context* of the notes' "举例：Seq2Seq
 模型", starts a :class:`rnnbook.seq.decoding.Decoder`). :class:`Seq2Seq` adds:
 
-* **beam search** (:meth:`Seq2Seq.beam_search`): keep the ``k`` best partial outputs by
-  total log-probability :math:`\sum_t \log p(y_t \mid y_{<t}, x)` at every step; an output
-  that has emitted the end token is finished and keeps its score. ``k = 1`` is greedy
+* **beam search** (:meth:`Seq2Seq.beam_search`, :meth:`Seq2Seq.n_best`, by
+  :func:`rnnbook.seq.beam.beam_search`): keep the ``k`` best partial outputs by total
+  log-probability :math:`\sum_t \log p(y_t \mid y_{<t}, x)` (optionally length-normalised)
+  at every step; an output that has emitted the end token is finished. ``k = 1`` is greedy
   decoding (:meth:`rnnbook.seq.decoding.NToM.greedy`).
 * the attention weights of an :class:`rnnbook.seq.attention.AttentionDecoder` for given decoder
   inputs (:meth:`Seq2Seq.attention_weights`), to plot what each output token attends to.
@@ -20,18 +21,15 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from rnnbook._validate import check_choice, check_int
+from rnnbook._validate import check_bool, check_choice, check_int
 from rnnbook.seq.attention import SCORES, AttentionDecoder
+from rnnbook.seq.bahdanau import BahdanauDecoder
+from rnnbook.seq.beam import Hypotheses, beam_search
 from rnnbook.seq.decoding import Decoder, NToM
-from rnnbook.seq.padding import check_lengths, check_tokens, length_mask, map_state, run_layer, shift_right
+from rnnbook.seq.padding import check_lengths, check_tokens, length_mask, shift_right
 from rnnbook.seq.structures import Encoder, make_layer
 
-__all__ = ["Seq2Seq", "build_seq2seq", "exact_match", "sequence_log_prob", "decode"]
-
-
-def _expand(x: Tensor, k: int, dim: int) -> Tensor:
-    """Repeat every sequence k times along the batch dimension ``dim`` (n -> n*k + j)."""
-    return x.repeat_interleave(k, dim=dim)
+__all__ = ["Seq2Seq", "ATTENTIONS", "build_seq2seq", "exact_match", "sequence_log_prob", "decode"]
 
 
 class Seq2Seq(NToM):
@@ -57,19 +55,42 @@ class Seq2Seq(NToM):
     """
 
     @torch.no_grad()
+    def n_best(self, src: Tensor, src_lengths: object = None, *, beam_width: int = 5, n_best: int = 5,
+               max_steps: int = 50, normalize: str | None = None, alpha: float = 0.6,
+               pad_token: int = 0) -> Hypotheses:
+        """The ``n_best`` best outputs of every source by :func:`rnnbook.seq.beam.beam_search`
+        (width ``beam_width``, length penalty ``normalize``/``alpha``), with their
+        log-probabilities and scores: a :class:`rnnbook.seq.beam.Hypotheses`.
+
+        >>> import torch
+        >>> _ = torch.manual_seed(0)
+        >>> model = rnnbook.build_seq2seq(10, 6, hidden_size=8, embedding_dim=4, start_token=1, end_token=2)
+        >>> found = model.n_best(torch.randint(3, 10, (5, 2)), beam_width=4, n_best=3, max_steps=5)
+        >>> tuple(found.log_probs.shape), bool((found.log_probs[:, :-1] >= found.log_probs[:, 1:]).all())
+        ((2, 3), True)
+        """
+        enc = self.encode(src, src_lengths)
+        first = torch.full((enc.outputs.shape[1],), self.start_token, dtype=torch.long,
+                           device=enc.outputs.device)
+        return beam_search(self.decoder, first, self.bridge(enc.state), beam_width=beam_width,
+                           max_steps=max_steps, end_token=self.end_token, n_best=n_best,
+                           normalize=normalize, alpha=alpha, pad_token=pad_token,
+                           memory=enc.outputs, memory_mask=enc.mask)
+
+    @torch.no_grad()
     def beam_search(self, src: Tensor, src_lengths: object = None, beam_width: int = 3,
-                    max_steps: int = 50, pad_token: int = 0) -> tuple[Tensor, Tensor, Tensor]:
-        r"""Beam search of width ``beam_width``: at each step every kept output is extended by
-        every token and the ``beam_width`` best by total log-probability
+                    max_steps: int = 50, pad_token: int = 0, *, normalize: str | None = None,
+                    alpha: float = 0.6) -> tuple[Tensor, Tensor, Tensor]:
+        r"""The best output of beam search of width ``beam_width``
+        (:func:`rnnbook.seq.beam.beam_search`): hypotheses are ranked by their total
+        log-probability
 
-        .. math:: \log p(y_{1..t} \mid x) = \sum_{u \le t} \log \mathrm{softmax}(o_u)[y_u]
+        .. math:: \log p(y_{1..t} \mid x) = \sum_{u \le t} \log \mathrm{softmax}(o_u)[y_u],
 
-        are kept; an output that has emitted ``end_token`` is finished (it keeps its score
-        and is extended only by padding). Stops when the best kept output of every sequence
-        is finished (log-probabilities only fall as an output grows, so no other can
-        overtake it), or after ``max_steps``. Returns the best output's tokens (T, N),
-        lengths (N,) (end token included) and log-probabilities (N,). No length
-        normalisation: the sum of log-probabilities is compared as is.
+        divided by a length penalty if ``normalize`` is given; an output that has emitted
+        ``end_token`` is finished. Returns the best output's tokens (T, N) (``pad_token``
+        after the end token), lengths (N,) (end token included) and log-probabilities (N,),
+        in the model's dtype. Without normalisation, ``beam_width=1`` is greedy decoding.
 
         >>> import torch
         >>> _ = torch.manual_seed(0)
@@ -80,69 +101,39 @@ class Seq2Seq(NToM):
         >>> torch.equal(greedy, beam), torch.equal(g_len, b_len)
         (True, True)
         """
-        k = check_int("beam_width", beam_width, minimum=1)
-        check_int("max_steps", max_steps, minimum=1)
-        if check_int("pad_token", pad_token, minimum=0) >= self.decoder.vocab_size:
-            raise ValueError(f"pad_token must be a token id in [0, {self.decoder.vocab_size - 1}] "
-                             f"(vocab_size={self.decoder.vocab_size}), got {pad_token}")
-        enc = self.encode(src, src_lengths)
-        batch = enc.outputs.shape[1]
-        device = enc.outputs.device
-        state = map_state(lambda s: _expand(s, k, 1), self.bridge(enc.state))
-        memory, mask = _expand(enc.outputs, k, 1), _expand(enc.mask, k, 1)
-        V = self.decoder.vocab_size
-        # only the first copy of each sequence is live at the start (the others would duplicate it)
-        score = torch.full((batch, k), float("-inf"), dtype=enc.outputs.dtype, device=device)
-        score[:, 0] = 0.0
-        finished = torch.zeros(batch, k, dtype=torch.bool, device=device)
-        lengths = torch.zeros(batch, k, dtype=torch.long, device=device)
-        history = torch.zeros(0, batch, k, dtype=torch.long, device=device)
-        tokens = torch.full((batch * k,), self.start_token, dtype=torch.long, device=device)
-        rows = torch.arange(batch, device=device).unsqueeze(1)
-        for t in range(max_steps):
-            scores, state = self.decoder.step(tokens, state, memory, mask)
-            logp = torch.log_softmax(scores, dim=-1).view(batch, k, V)
-            # a finished output continues with padding at no cost
-            done_row = torch.full((V,), float("-inf"), dtype=logp.dtype, device=device)
-            done_row[pad_token] = 0.0
-            logp = torch.where(finished.unsqueeze(-1), done_row, logp)
-            total = (score.unsqueeze(-1) + logp).view(batch, k * V)
-            score, flat = total.topk(k, dim=-1)                      # sorted, best first
-            beam, token = flat // V, flat % V
-            history = torch.cat([history[:, rows, beam], token.unsqueeze(0)])
-            was_done = finished[rows, beam]
-            lengths = torch.where(was_done, lengths[rows, beam], lengths[rows, beam] + 1)
-            finished = was_done | (token == self.end_token)
-            index = (rows * k + beam).view(-1)
-            state = map_state(lambda s: s[:, index], state)
-            tokens = token.view(-1)
-            # the best output is finished: every other scores lower and can only lose more
-            if bool(finished[:, 0].all()):
-                break
-        best = history[:, :, 0]
-        return best, lengths[:, 0].cpu(), score[:, 0]
+        found = self.n_best(src, src_lengths, beam_width=beam_width, n_best=1, max_steps=max_steps,
+                            normalize=normalize, alpha=alpha, pad_token=pad_token)
+        tokens, lengths, log_p = found.best()
+        dtype = self.decoder.head.weight.dtype
+        return tokens, lengths, log_p.to(dtype=dtype, device=tokens.device)
 
     @torch.no_grad()
     def attention_weights(self, src: Tensor, tgt_in: Tensor, src_lengths: object = None) -> Tensor:
         """The attention weights (T, N, L) of an :class:`rnnbook.seq.attention.AttentionDecoder`
-        reading the decoder inputs ``tgt_in`` (T, N) (e.g. ``shift_right`` of the decoded
-        tokens: the decoder's states, hence its weights, are those of the decoding run)."""
-        if not isinstance(self.decoder, AttentionDecoder):
-            raise TypeError(f"attention_weights needs an AttentionDecoder, this model's decoder is "
-                            f"a {type(self.decoder).__name__}")
+        or :class:`rnnbook.seq.bahdanau.BahdanauDecoder` reading the decoder inputs ``tgt_in``
+        (T, N) (e.g. ``shift_right`` of the decoded tokens: the decoder's states, hence its
+        weights, are those of the decoding run)."""
+        if not isinstance(self.decoder, (AttentionDecoder, BahdanauDecoder)):
+            raise TypeError(f"attention_weights needs an AttentionDecoder or a BahdanauDecoder, this "
+                            f"model's decoder is a {type(self.decoder).__name__}")
         enc = self.encode(src, src_lengths)
-        x = self.decoder.input(tgt_in)
-        s, _ = run_layer(self.decoder.layer, x, None, self.bridge(enc.state))
-        return self.decoder.attend(s, enc.outputs, enc.mask)[1]
+        return self.decoder.forward_weights(tgt_in, self.bridge(enc.state), None, enc.outputs,
+                                            enc.mask)[2]
+
+
+#: The attention choices of :func:`build_seq2seq`: Luong's scores and Bahdanau's decoder.
+ATTENTIONS = SCORES + ("bahdanau",)
 
 
 def build_seq2seq(src_vocab: int, tgt_vocab: int, *, hidden_size: int, embedding_dim: int,
-                  layer: str = "torch_gru", attention: str | None = None, start_token: int,
-                  end_token: int, dtype: torch.dtype | None = None) -> Seq2Seq:
+                  layer: str = "torch_gru", attention: str | None = None, input_feeding: bool = False,
+                  start_token: int, end_token: int, dtype: torch.dtype | None = None) -> Seq2Seq:
     """A :class:`Seq2Seq` over two layers built by :func:`rnnbook.seq.structures.make_layer`
     (``layer``, e.g. ``'torch_gru'``) with the same ``hidden_size``; the decoder is a plain
     :class:`rnnbook.seq.decoding.Decoder` (``attention=None``, the single context of shape
-    (num_layers, N, H)) or an :class:`rnnbook.seq.attention.AttentionDecoder` with that score.
+    (num_layers, N, H)), an :class:`rnnbook.seq.attention.AttentionDecoder` with that score
+    (``'dot'``, ``'general'``, ``'concat'``, ``'scaled_dot'``; with ``input_feeding``, Luong's
+    §3.3) or a :class:`rnnbook.seq.bahdanau.BahdanauDecoder` (``'bahdanau'``).
 
     >>> model = rnnbook.build_seq2seq(10, 6, hidden_size=8, embedding_dim=4, layer="lstm",
     ...                               attention="general", start_token=1, end_token=2)
@@ -150,17 +141,29 @@ def build_seq2seq(src_vocab: int, tgt_vocab: int, *, hidden_size: int, embedding
     ('LSTM', 'AttentionDecoder')
     >>> model.decoder.attention
     LuongAttention(8, 8, score='general')
+    >>> model = rnnbook.build_seq2seq(10, 6, hidden_size=8, embedding_dim=4, attention="bahdanau",
+    ...                               start_token=1, end_token=2)
+    >>> model.decoder.layer.input_size                     # [E y_{t-1}; c_t]: 4 + 8
+    12
     """
     if attention is not None:
-        check_choice("attention", attention, SCORES)
+        check_choice("attention", attention, ATTENTIONS)
+    check_bool("input_feeding", input_feeding)
+    if input_feeding and attention not in SCORES:
+        raise ValueError(f"input_feeding=True needs one of Luong's scores as attention "
+                         f"({', '.join(map(repr, SCORES))}), got attention={attention!r}")
     enc = Encoder(make_layer(layer, embedding_dim, hidden_size, dtype=dtype), vocab_size=src_vocab,
                   embedding_dim=embedding_dim, dtype=dtype)
-    dec_layer = make_layer(layer, embedding_dim, hidden_size, dtype=dtype)
+    extra = hidden_size if (input_feeding or attention == "bahdanau") else 0
+    dec_layer = make_layer(layer, embedding_dim + extra, hidden_size, dtype=dtype)
     if attention is None:
         dec: nn.Module = Decoder(dec_layer, tgt_vocab, embedding_dim=embedding_dim, dtype=dtype)
+    elif attention == "bahdanau":
+        dec = BahdanauDecoder(dec_layer, tgt_vocab, memory_size=hidden_size,
+                              embedding_dim=embedding_dim, dtype=dtype)
     else:
         dec = AttentionDecoder(dec_layer, tgt_vocab, memory_size=hidden_size, score=attention,
-                               embedding_dim=embedding_dim, dtype=dtype)
+                               embedding_dim=embedding_dim, input_feeding=input_feeding, dtype=dtype)
     return Seq2Seq(enc, dec, start_token=start_token, end_token=end_token)
 
 
@@ -222,8 +225,10 @@ def sequence_log_prob(model: NToM, src: Tensor, tokens: Tensor, lengths: Tensor,
 
 @torch.no_grad()
 def decode(model: Seq2Seq, pairs: object, *, beam_width: int = 1, max_steps: int | None = None,
-           batch_size: int = 512) -> tuple[Tensor, Tensor, Tensor]:
-    """Decode every source of ``pairs`` greedily (``beam_width=1``) or by beam search, in
+           batch_size: int = 512, normalize: str | None = None,
+           alpha: float = 0.6) -> tuple[Tensor, Tensor, Tensor]:
+    """Decode every source of ``pairs`` greedily (``beam_width=1`` without ``normalize``) or
+    by beam search (:meth:`Seq2Seq.beam_search`, length penalty ``normalize``/``alpha``), in
     batches; returns tokens (T, N), lengths (N,) and exact-match (N,) bool against
     ``pairs.tgt``. ``max_steps`` defaults to the targets' length + 5.
 
@@ -245,10 +250,11 @@ def decode(model: Seq2Seq, pairs: object, *, beam_width: int = 1, max_steps: int
     lengths = torch.zeros(n, dtype=torch.long)
     for a in range(0, n, batch_size):
         b = pairs.subset(torch.arange(a, min(a + batch_size, n)))
-        if beam_width == 1:
+        if beam_width == 1 and normalize is None:
             tok, lens = model.greedy(b.src, b.src_lengths, max_steps=steps)
         else:
-            tok, lens, _ = model.beam_search(b.src, b.src_lengths, beam_width, max_steps=steps)
+            tok, lens, _ = model.beam_search(b.src, b.src_lengths, beam_width, max_steps=steps,
+                                             normalize=normalize, alpha=alpha)
         out[: tok.shape[0], a: a + tok.shape[1]] = tok
         lengths[a: a + tok.shape[1]] = lens
     return out, lengths, exact_match(out, lengths, pairs.tgt, pairs.tgt_lengths)
