@@ -19,6 +19,14 @@ def _perturbed(expr: str) -> str:
     return f"{{k: v * 1.01 for k, v in {expr}.items()}}"
 
 
+# The language-model sections of chapters 1, 3 and 4 check the same claims with the same code.
+_LM_CHECK = ["bits = lm_run.valid[-1][1]", "bits = lm_run.valid[0][1]",
+             "the score after 50 training steps in place of 400"]
+_LM_JUDGE = ['trigram.bits("The " + text)', '-trigram.bits("The " + text)',
+             "a judge that prefers what the 3-gram finds unlikely"]
+_LM_STUCK = ["samples[0.5].endswith", "samples[1.0].endswith",
+             "the sample at temperature 1 taken to end in spaces"]
+
 MUTATIONS: dict[str, dict[str, list[list[str]]]] = {
     "01_mlp_to_rnn": {
         "dc004507": [["mlp.W_ho @ h_t + mlp.b_o, dim=0)", "mlp.W_ho @ h_t, dim=0)",
@@ -45,6 +53,12 @@ MUTATIONS: dict[str, dict[str, list[list[str]]]] = {
         "c417ed34": [['rnn_acc, rnn_loss = results["Elman RNN"]',
                       'rnn_acc, rnn_loss = results["MLP"]',
                       "the memoryless MLP's results in place of the RNN's"]],
+        "lm-data": [["V = len(corpus.vocab)", "V = len(corpus.vocab) + 1",
+                     "a vocabulary one character larger than the text's"]],
+        "lm-check": [_LM_CHECK],
+        "lm-samples-check": [["words = samples[0.5].split()", "words = samples[1.5].split()",
+                              "the hottest sample's words in place of the coldest's"],
+                             _LM_JUDGE],
     },
     "02_structures": {
         "00fea1ab": [['"n_to_m": (3, 2)', '"n_to_m": (3, 3)',
@@ -106,6 +120,8 @@ MUTATIONS: dict[str, dict[str, list[list[str]]]] = {
                       "the two models' test errors swapped"]],
         "92825a86": [["first = x_test[..., 1].argmax(0)", "first = x_test[..., 1].argmax(0) - 1",
                       "the sensitivity to the step before the first marker"]],
+        "lm-check": [_LM_CHECK],
+        "lm-samples-check": [_LM_STUCK, _LM_JUDGE],
     },
     "04_lstm": {
         "4682fe1a": [["split = W_xhh[:, :m] @ h_prev + W_xhh[:, m:] @ x_t",
@@ -148,6 +164,12 @@ MUTATIONS: dict[str, dict[str, list[list[str]]]] = {
                       "the plateau measured after the LSTM left it"]],
         "35704413": [['twins["rnnbook.LSTM"].load_state_dict(twins["torch.nn.LSTM"].state_dict())',
                       "None", "the twins started from different weights"]],
+        "lm-check": [_LM_CHECK],
+        "lm-samples-check": [_LM_STUCK, _LM_JUDGE],
+        "lm-gates-check": [['f, o = gates["f"], gates["o"]', 'f, o = gates["i"], gates["o"]',
+                            "the input gates counted as forget gates"],
+                           ['c == " " for c in corpus.valid', 'c == "e" for c in corpus.valid',
+                            "the letter e in place of the space"]],
     },
     "05_bidirectional": {
         "ff46ad16": [["for t in reversed(range(T)):", "for t in range(T):",

@@ -123,3 +123,27 @@ def test_lstm_gates_refuse_what_they_cannot_trace(module, x, kwargs, error, matc
     if isinstance(module, torch.nn.LSTM) and module.bidirectional:
         with pytest.raises(ValueError, match="one direction"):
             traces.gru_gates(torch.nn.GRU(3, 4, bidirectional=True), x)
+
+
+def test_lm_curve_draws_training_validation_and_each_baseline():
+    run = rnnbook.LMRun(train_bits=[5.0, 4.0, 3.0, 2.0], valid=[(2, 3.5), (4, 2.5)])
+    ax = traces.lm_curve(run, {"unigram": 4.7, "3-gram": 2.5}, smooth=2)
+    labels = [line.get_label() for line in ax.lines]
+    assert labels == ["training (moving average of 2)", "validation", "unigram", "3-gram"]
+    assert ax.lines[0].get_ydata().tolist() == [4.5, 3.5, 2.5]      # moving average of 2
+    assert ax.lines[1].get_xydata().tolist() == [[2.0, 3.5], [4.0, 2.5]]
+    assert list(ax.lines[3].get_ydata()) == [2.5, 2.5]
+    assert ax.get_ylabel() == "bits per character"
+    _, given = plt.subplots()
+    assert traces.lm_curve(run, {}, ax=given) is given
+
+
+@pytest.mark.parametrize("run, baselines, match", [
+    (rnnbook.LMRun(train_bits=[1.0]), {}, "run must be an LMRun with training losses and validation"),
+    ([1.0, 2.0], {}, "run must be an LMRun"),
+    (rnnbook.LMRun(train_bits=[1.0], valid=[(1, 1.0)]), [4.7], "baselines must be a dict"),
+    (rnnbook.LMRun(train_bits=[1.0], valid=[(1, 1.0)]), {"unigram": "4.7"}, "baselines must be a dict"),
+])
+def test_lm_curve_refuses_bad_input(run, baselines, match):
+    with pytest.raises(TypeError, match=match):
+        traces.lm_curve(run, baselines)

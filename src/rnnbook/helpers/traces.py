@@ -8,6 +8,10 @@ of one sequence, from the layer's own weights (``rnnbook`` or ``torch.nn``; the 
 :func:`hidden_state_plot` take one sequence's values as a (T, H) tensor or array (time first,
 e.g. ``gates["f"]`` or ``output[:, 0]``) and return the axes they drew on; the data drawn is
 read back from the axes (``ax.images[0].get_array()``, ``ax.lines``).
+
+:func:`lm_curve` draws what a language model's training traced (an
+:class:`rnnbook.helpers.lm.LMRun`): bits per character over the training steps, against
+baselines.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from torch import Tensor, nn
 
 from rnnbook.helpers.plot import _style_line_plot, _token_label
 
-__all__ = ["lstm_gates", "gru_gates", "gate_heatmap", "hidden_state_plot"]
+__all__ = ["lstm_gates", "gru_gates", "gate_heatmap", "hidden_state_plot", "lm_curve"]
 
 
 def _values(name: str, values: object, length: int | None, length_of: str) -> np.ndarray:
@@ -140,6 +144,40 @@ def hidden_state_plot(states, *, chars=None, units: Sequence[int] | None = None,
     _style_line_plot(ax, "character read" if labels is not None else "time step $t$", ylabel)
     if title:
         ax.set_title(title, fontsize=10)
+    return ax
+
+
+def lm_curve(run: object, baselines: dict[str, float], *, smooth: int = 20, ax: Axes | None = None) -> Axes:
+    """A language model's learning curve in bits per character: the training loss of every
+    step (``run.train_bits``, as a moving average of ``smooth`` steps), the validation points
+    (``run.valid``, ``(step, bits)`` pairs) and a grey line per baseline (``baselines``: name
+    to bits per character). ``run`` is an :class:`rnnbook.helpers.lm.LMRun`. Returns the axes.
+
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> from rnnbook.helpers import traces
+    >>> run = rnnbook.LMRun(train_bits=[4.0, 3.5, 3.0, 2.8], valid=[(2, 3.4), (4, 2.9)])
+    >>> ax = traces.lm_curve(run, {"unigram": 4.7}, smooth=2)
+    >>> [line.get_label() for line in ax.lines]
+    ['training (moving average of 2)', 'validation', 'unigram']
+    >>> ax.lines[1].get_xydata().tolist()                  # (step, bits) after steps 2 and 4
+    [[2.0, 3.4], [4.0, 2.9]]
+    >>> plt.close(ax.figure)
+    """
+    from rnnbook.helpers.plot import COLORS, curves
+
+    valid, train = getattr(run, "valid", None), getattr(run, "train_bits", None)
+    if not isinstance(valid, list) or not valid or not isinstance(train, list) or not train:
+        raise TypeError(f"run must be an LMRun with training losses and validation points, got {run!r}")
+    if not isinstance(baselines, dict) or not all(isinstance(v, (int, float)) for v in baselines.values()):
+        raise TypeError(f"baselines must be a dict mapping a name to bits per character, got {baselines!r}")
+    ax = curves({f"training (moving average of {smooth})": train}, smooth=smooth, ax=ax,
+                ylabel="bits per character")
+    ax.plot(*zip(*valid), "o-", color=COLORS["o"], lw=1.6, label="validation")
+    for k, (name, bits) in enumerate(baselines.items()):
+        ax.axhline(bits, color="gray", ls=["--", ":", "-."][k % 3], lw=1.2, label=name)
+    ax.legend(frameon=False)
     return ax
 
 
