@@ -10,6 +10,8 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "experiments" / "compare_architectures.py"
 COMMITTED = ROOT / "experiments" / "results" / "compare_architectures.json"
+#: the same comparison at 2000 steps (chapter 6c, "A longer budget")
+COMMITTED_LONG = ROOT / "experiments" / "results" / "compare_architectures_long.json"
 
 
 def _script():
@@ -42,9 +44,11 @@ def test_unknown_architecture_is_refused(tmp_path):
         _script().main(["--archs", "transformer", "--out", str(tmp_path / "x.json")])
 
 
-def test_the_committed_run():
-    result = json.loads(COMMITTED.read_text())
+@pytest.mark.parametrize("path, steps", [(COMMITTED, 120), (COMMITTED_LONG, 2000)], ids=["120 steps", "2000 steps"])
+def test_the_committed_run(path, steps):
+    result = json.loads(path.read_text())
     config = result["config"]
+    assert config["steps"] == steps
     assert config["seeds"] == [0, 1, 2]
     assert config["archs"] == ["rnn", "gru", "lstm", "peephole", "sru", "qrnn", "mingru", "clockwork"]
     runs = result["runs"]

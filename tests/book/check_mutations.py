@@ -270,6 +270,9 @@ MUTATIONS: dict[str, dict[str, list[list[str]]]] = {
         "b66f2b77": [['"cpu_seconds_per_epoch"] for s in SEEDS] for a in ARCHS}',
                       '"valid_bits"] for s in SEEDS] for a in ARCHS}',
                       "bits per character in place of the cost per epoch"]],
+        "long-check": [['sorted(ARCHS, key=lambda a: long_by[a, s]["valid_bits"])',
+                        'sorted(ARCHS, key=lambda a: by[a, s]["valid_bits"])',
+                        "the orders of the 120-step run read as those of the 2000-step run"]],
     },
     "07_bptt": {
         "1cd1e119": [['"b_o": delta_o,', '"b_o": o,',
