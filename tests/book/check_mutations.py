@@ -123,8 +123,19 @@ MUTATIONS: dict[str, dict[str, list[list[str]]]] = {
                       'sensitivity = {"GRU": sensitivity["Elman RNN"], "Elman RNN": 1.0}\n'
                       'assert abs(sensitivity["GRU"] - 1) < 0.1',
                       "the two models' sensitivities swapped"]],
+        "z-convention-check": [["assert (z_there - (1 - z_here))",
+                                "z_there = torch.sigmoid(a_t)\nassert (z_there - (1 - z_here))",
+                                "chapter 6b's gate computed without negating the weights"]],
         "lm-check": [_LM_CHECK],
         "lm-samples-check": [_LM_STUCK, _LM_JUDGE],
+        "lm-gates-check": [["assert abs(z[word_end].mean()",
+                            'z = gates["r"]\nassert abs(z[word_end].mean()',
+                            "the reset gate in place of the update gate"]],
+        "clipping-check": [['g_gru, g_rnn = torch.tensor(grad_norm["GRU"]), '
+                            'torch.tensor(grad_norm["Elman RNN"])',
+                            'g_rnn, g_gru = torch.tensor(grad_norm["GRU"]), '
+                            'torch.tensor(grad_norm["Elman RNN"])',
+                            "the two layers' gradient norms swapped"]],
     },
     "04_lstm": {
         "4682fe1a": [["split = W_xhh[:, :m] @ h_prev + W_xhh[:, m:] @ x_t",
