@@ -60,12 +60,21 @@ SIZES = [(100, 32, 64, 128), (100, 32, 256, 256), (500, 16, 32, 64)]
 
 
 def test_appendix_statements_hold_for_the_committed_results():
-    """book/appendix_performance.md, "What the ratios mean", statement by statement."""
+    """book/appendix_performance.md, "Taking Python out of the loop", statement by statement."""
     _, rows = _committed()
-    lstm = {size: rows[("rnnbook.LSTM (hand)", *size)]["time_ratio"] for size in SIZES}
-    # against the fused torch.nn.LSTM: largest at (500, 16, 32, 64), shrinking with hidden size
-    assert lstm[(500, 16, 32, 64)] == max(lstm.values())
-    assert lstm[(100, 32, 256, 256)] < lstm[(100, 32, 64, 128)]
+    ratio = {(kind, path, size): rows[(f"rnnbook.{kind} ({path})", *size)]["time_ratio"]
+             for kind in ["RNN", "GRU", "LSTM"] for path in ["hand", "autograd"] for size in SIZES}
+    for kind in ["RNN", "GRU"]:
+        # "faster at every size, between about a fifth and four fifths of their time"
+        hand = {size: ratio[kind, "hand", size] for size in SIZES}
+        assert all(0.15 <= r <= 0.85 for r in hand.values()), (kind, hand)
+        assert hand[(500, 16, 32, 64)] == min(hand.values()), (kind, hand)     # "widest at"
+    # the LSTM "about the same time at every size (between 0.85 and 1.05 times)"
+    assert all(0.85 <= ratio["LSTM", "hand", size] <= 1.05 for size in SIZES)
+    for kind in ["RNN", "GRU", "LSTM"]:
+        auto = {size: ratio[kind, "autograd", size] for size in SIZES}
+        assert all(r > 1 for r in auto.values()), (kind, auto)                 # "slower at every size"
+        assert auto[(500, 16, 32, 64)] == max(auto.values()), (kind, auto)     # "slowest relative"
     for size in SIZES:
         for kind in ["RNN", "GRU", "LSTM"]:
             bptt, auto = rows[(f"rnnbook.{kind} (hand)", *size)], rows[(f"rnnbook.{kind} (autograd)", *size)]
@@ -74,9 +83,6 @@ def test_appendix_statements_hold_for_the_committed_results():
             assert bptt["saved_mb"] <= 1.01 * auto["saved_mb"], (kind, size)
         gru = rows[("rnnbook.GRU (hand)", *size)]["saved_mb"], rows[("rnnbook.GRU (autograd)", *size)]["saved_mb"]
         assert gru[0] < gru[1]  # less for the GRU
-        for kind in ["RNN", "GRU"]:
-            # "about as fast or faster" than torch.nn.RNN / GRU: between about 0.6 and 1.0 times
-            assert 0.55 <= rows[(f"rnnbook.{kind} (hand)", *size)]["time_ratio"] <= 1.05, (kind, size)
 
 
 def test_appendix_statements_on_sru_and_qrnn():
@@ -127,10 +133,10 @@ def test_appendix_statements_on_peak_memory():
     worst = max(hand, key=lambda r: r["peak_ratio"])                              # "peaks highest"
     assert (worst["impl"], worst["T"], worst["B"], worst["input"], worst["hidden"]) == \
         ("rnnbook.GRU (hand)", 100, 32, 256, 256)
-    assert 1.05 <= worst["peak_ratio"] <= 1.3                                     # "about 1.2"
+    assert 0.9 <= worst["peak_ratio"] <= 1.2                  # "about as many" ("up to 1.2" before)
     unit = 100 * 32 * 256 * 4 / 2**20                      # one (T, B, H) float32 tensor, MiB
-    assert 6.5 <= worst["peak_mb"] / unit <= 8                                    # "about seven"
-    assert 5.5 <= rows[("torch.nn.GRU", 100, 32, 256, 256)]["peak_mb"] / unit <= 7   # "about six"
+    assert 6.5 <= worst["peak_mb"] / unit <= 7.5                                  # "about seven"
+    assert 6.5 <= rows[("torch.nn.GRU", 100, 32, 256, 256)]["peak_mb"] / unit <= 7.5  # "as many"
     shape = (16, 128, 128)
     for T in (256, 1024, 4096):
         assert rows[("rnnbook.SRU (hand)", T, *shape)]["peak_ratio"] < 1.0
