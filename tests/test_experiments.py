@@ -14,11 +14,15 @@ COMMITTED = ROOT / "experiments" / "results" / "compare_architectures.json"
 COMMITTED_LONG = ROOT / "experiments" / "results" / "compare_architectures_long.json"
 
 
-def _script():
-    spec = importlib.util.spec_from_file_location("compare_architectures", SCRIPT)
+def _load(path: pathlib.Path):
+    spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def _script():
+    return _load(SCRIPT)
 
 
 def test_a_reduced_run_and_a_merge(tmp_path):
@@ -58,3 +62,58 @@ def test_the_committed_run(path, steps):
         assert run["valid_curve"][-1][0] == config["steps"]
     assert sum(result["cpu_seconds"]) < 15 * 60
     assert {"unigram", "kneser_ney_8"} <= set(result["baselines"])
+
+
+ADDING = ROOT / "experiments" / "adding_problem.py"
+ADDING_COMMITTED = ROOT / "experiments" / "results" / "adding_problem.json"
+ADDING_WEIGHTS = ROOT / "experiments" / "results" / "adding_problem_lstm.pt"
+
+
+def _adding_script():
+    return _load(ADDING)
+
+
+def test_adding_problem_reduced_run_repeats_the_committed_one(tmp_path):
+    """The first 20 batches of seed 0, with either initialisation, are the committed run's
+    (the root conftest applies the CPU settings the committed run was made with)."""
+    out, weights = tmp_path / "adding.json", tmp_path / "adding.pt"
+    result = _adding_script().main(["--steps", "20", "--seeds", "0", "--forget-biases", "default,1",
+                                    "--out", str(out), "--weights", str(weights)])
+    assert json.loads(out.read_text()) == json.loads(json.dumps(result))
+    committed = {(r["seed"], r["forget_bias"]): r for r in json.loads(ADDING_COMMITTED.read_text())["runs"]}
+    for run in result["runs"]:
+        assert len(run["losses"]) == 20 and run["plateau_left"] is None
+        full = committed[run["seed"], run["forget_bias"]]["losses"][:20]
+        assert max(abs(a - b) / b for a, b in zip(run["losses"], full, strict=True)) < 1e-4
+    import torch
+    state = torch.load(weights)
+    assert {"layer.weight_ih_l0", "layer.bias_hh_l0", "head.weight"} <= set(state)
+
+
+def test_adding_problem_forget_bias_is_set_and_bad_biases_refused(tmp_path):
+    import torch
+
+    import rnnbook
+    script = _adding_script()
+    layer = rnnbook.LSTM(2, script.HIDDEN)
+    script.set_forget_bias(layer, 1.0)
+    H = script.HIDDEN
+    assert torch.equal(layer.bias_ih_l0[H:2 * H] + layer.bias_hh_l0[H:2 * H], torch.ones(H))
+    assert not torch.equal(layer.bias_ih_l0[:H], torch.ones(H))       # the other gates untouched
+    assert script.plateau_left([0.2] * 60) is None
+    # a window starting at i holds 30 - i values of 0.2: below 1/12 once 30 - i <= 19
+    assert script.plateau_left([0.2] * 30 + [0.01] * 60) == 11
+    with pytest.raises(SystemExit):
+        script.main(["--forget-biases", "open", "--out", str(tmp_path / "x.json")])
+
+
+def test_adding_problem_committed_run():
+    result = json.loads(ADDING_COMMITTED.read_text())
+    config = result["config"]
+    assert (config["steps"], config["length"], config["batch"], config["hidden"]) == (2000, 100, 32, 64)
+    assert config["seeds"] == [0, 1, 2, 3, 4] and config["forget_biases"] == ["default", 1.0]
+    assert [(r["forget_bias"], r["seed"]) for r in result["runs"]] == \
+        [(b, s) for b in config["forget_biases"] for s in config["seeds"]]
+    assert all(len(r["losses"]) == 2000 for r in result["runs"])
+    assert {"cpu", "instruction_sets", "torch"} <= set(result["machine"]) and result["command"]
+    assert ADDING_WEIGHTS.is_file()
