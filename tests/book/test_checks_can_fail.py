@@ -31,10 +31,17 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 CHAPTERS = sorted((ROOT / "book" / "chapters").glob("*.ipynb"))
 
 
+_CHECKS = {"check", "check_close", "check_same_module"}  # rnnbook.helpers.checks: they assert
+
+
 def _asserts(source: str) -> bool:
-    """Whether the code has an assert statement or raises AssertionError."""
+    """Whether the code has an assert statement, raises AssertionError or calls one of
+    rnnbook's checks (``rnnbook.check(...)``, ``check_close(...)``, ...)."""
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Assert):
+            return True
+        if isinstance(node, ast.Call) and (getattr(node.func, "attr", None) in _CHECKS
+                                           or getattr(node.func, "id", None) in _CHECKS):
             return True
         if isinstance(node, ast.Raise) and "AssertionError" in ast.unparse(node):
             return True

@@ -147,3 +147,33 @@ def test_lm_curve_draws_training_validation_and_each_baseline():
 def test_lm_curve_refuses_bad_input(run, baselines, match):
     with pytest.raises(TypeError, match=match):
         traces.lm_curve(run, baselines)
+
+
+def test_forecast_plot_draws_every_chosen_forecast_where_it_belongs():
+    t = np.arange(20.0)
+    y = np.sin(t)
+    W, M = 6, 3                                    # origins 12..17: the last forecast ends at 19
+    a, b = np.arange(W * M, dtype=float).reshape(W, M), -np.ones((W, M))
+    ax = traces.forecast_plot(t, y, {"a": a, "b": torch.tensor(b)}, first=12, every=2,
+                              shown_from=8, ylabel="ppm")
+    assert ax.lines[0].get_xydata().tolist() == [[float(i), float(np.sin(i))] for i in range(8, 20)]
+    drawn = ax.lines[1:-1]
+    assert len(drawn) == 2 * 3                     # rows 0, 2, 4 of each model
+    assert drawn[1].get_xydata().tolist() == [[14.0, 6.0], [15.0, 7.0], [16.0, 8.0]]   # a, row 2
+    assert [line.get_linestyle() for line in (drawn[0], drawn[3])] == [":", "--"]
+    assert [line.get_label() for line in drawn] == ["a"] + ["_nolegend_"] * 2 + ["b"] + ["_nolegend_"] * 2
+    assert ax.lines[-1].get_xdata()[0] == 11.5     # where the forecasts begin
+    assert ax.get_ylabel() == "ppm"
+    plt.close(ax.figure)
+
+
+@pytest.mark.parametrize("forecasts, kwargs, error, match", [
+    ({}, {"first": 5}, TypeError, "forecasts must be a non-empty dict"),
+    ({"a": np.zeros((3, 2))}, {"first": 0}, ValueError, r"first must be an index in \[1, 9\]"),
+    ({"a": np.zeros((3, 2))}, {"first": 5, "every": 0}, ValueError, "every must be a positive int"),
+    ({"a": np.zeros((5, 2))}, {"first": 5}, ValueError, r"must be \(W, M\) with first \+ W \+ M - 1 <= 10"),
+    ({"a": np.zeros(3)}, {"first": 5}, ValueError, r"must be \(W, M\)"),
+])
+def test_forecast_plot_refuses_bad_input(forecasts, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        traces.forecast_plot(np.arange(10.0), np.arange(10.0), forecasts, **kwargs)

@@ -26,7 +26,7 @@ from torch import Tensor, nn
 
 from rnnbook.helpers.plot import _style_line_plot, _token_label
 
-__all__ = ["lstm_gates", "gru_gates", "gate_heatmap", "hidden_state_plot", "lm_curve"]
+__all__ = ["lstm_gates", "gru_gates", "gate_heatmap", "hidden_state_plot", "lm_curve", "forecast_plot"]
 
 
 def _values(name: str, values: object, length: int | None, length_of: str) -> np.ndarray:
@@ -281,3 +281,58 @@ def gru_gates(gru: nn.Module, x: Tensor, *, layer: int = 0) -> dict[str, Tensor]
         return {"r": r, "z": z, "n": n, "h": h}, (h, h)
 
     return _trace(gru, x, layer, 3, step)
+
+
+def forecast_plot(times, measured, forecasts: dict[str, object], *, first: int, every: int = 12,
+                  shown_from: int | None = None, ax: Axes | None = None, title: str | None = None,
+                  ylabel: str = "value") -> Axes:
+    """Draw a series and the multi-step forecasts made from it: the ``measured`` values (L,)
+    against ``times`` (L,), from index ``shown_from`` on (default ``first``); and for each
+    model in ``forecasts`` (name to a (W, M) array: row j is the forecast of the M values from
+    index ``first + j``), every ``every``-th row, each model in its own colour and line style.
+    A grey vertical line marks where the forecasts begin, halfway between ``times[first - 1]``
+    and ``times[first]``. Returns the axes: ``ax.lines[0]`` is the measured series, then one line
+    per drawn forecast, model by model, then the vertical line.
+
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> import numpy as np
+    >>> from rnnbook.helpers import traces
+    >>> t = np.arange(10.0)
+    >>> naive = np.array([[5.0, 5.0], [6.0, 6.0], [7.0, 7.0]])   # W = 3 origins, M = 2 steps
+    >>> ax = traces.forecast_plot(t, t, {"naive": naive}, first=6, every=2, shown_from=4)
+    >>> [line.get_label() for line in ax.lines[:3]], ax.lines[2].get_xydata().tolist()
+    (['measured', 'naive', '_nolegend_'], [[8.0, 7.0], [9.0, 7.0]])
+    >>> plt.close(ax.figure)
+    """
+    t = np.asarray(times, dtype=float).reshape(-1)
+    y = _values("measured", np.asarray(measured, dtype=float).reshape(-1, 1), len(t), "times")[:, 0]
+    if not isinstance(forecasts, dict) or not forecasts:
+        raise TypeError(f"forecasts must be a non-empty dict of name to a (W, M) array, got {forecasts!r}")
+    if not isinstance(first, int) or not 1 <= first < len(t):
+        raise ValueError(f"first must be an index in [1, {len(t) - 1}], got {first!r}")
+    if not isinstance(every, int) or every < 1:
+        raise ValueError(f"every must be a positive int, got {every!r}")
+    start = first if shown_from is None else shown_from
+    rows = {}
+    for name, values in forecasts.items():
+        f = np.asarray(values.detach() if isinstance(values, Tensor) else values, dtype=float)
+        if f.ndim != 2 or first + f.shape[0] + f.shape[1] - 1 > len(t):
+            raise ValueError(f"forecasts[{name!r}] must be (W, M) with first + W + M - 1 <= {len(t)} "
+                             f"values to forecast, got shape {f.shape}")
+        rows[name] = f
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 3.6))
+    ax.plot(t[start:], y[start:], color="black", lw=1, label="measured")
+    styles = [":", "--", "-", "-."]
+    for k, (name, f) in enumerate(rows.items()):
+        for j in range(0, f.shape[0], every):
+            ax.plot(t[first + j:first + j + f.shape[1]], f[j], ls=styles[k % len(styles)],
+                    color=f"C{k}", label=name if j == 0 else "_nolegend_")
+    ax.axvline((t[first - 1] + t[first]) / 2, color="gray", lw=1)
+    ax.set(xlabel="time", ylabel=ylabel)
+    if title:
+        ax.set_title(title)
+    ax.legend(fontsize=8)
+    return ax
