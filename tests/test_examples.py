@@ -3,7 +3,8 @@
 Scope: every class and function that ``import rnnbook`` exports (``rnnbook.__all__``), and
 the public classes and functions of the modules read as modules
 (:mod:`rnnbook.notes.bptt`, :mod:`rnnbook.notes.bptt_symbolic` and the figures:
-:mod:`rnnbook.helpers.plot`, :mod:`rnnbook.helpers.diagrams`, :mod:`rnnbook.helpers.traces`).
+:mod:`rnnbook.helpers.plot`, :mod:`rnnbook.helpers.diagrams`, :mod:`rnnbook.helpers.traces`,
+:mod:`rnnbook.helpers.figures_variants`).
 A class's example must be in the class docstring (not only in its methods'). The examples
 run in ``tests/test_doctests.py``; this file checks that each one exists where the doctest
 finder collects it, so an example that would never run does not count.
@@ -23,7 +24,8 @@ import rnnbook
 
 #: Modules whose public names are read through the module, not exported at the top level.
 READ_AS_MODULES = ("rnnbook.notes.bptt", "rnnbook.notes.bptt_symbolic", "rnnbook.helpers.plot",
-                   "rnnbook.helpers.diagrams", "rnnbook.helpers.traces")
+                   "rnnbook.helpers.diagrams", "rnnbook.helpers.traces",
+                   "rnnbook.helpers.figures_variants")
 
 
 def public_objects() -> dict[str, object]:

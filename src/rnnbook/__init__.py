@@ -19,7 +19,8 @@ Every public name of the floors from ``layers`` up is also reachable here
 (``rnnbook.LSTM``, ``rnnbook.NToN``, ``rnnbook.linear_scan``, ``rnnbook.fit``), except the
 names of the modules best read as modules: :mod:`rnnbook.notes.bptt`,
 :mod:`rnnbook.notes.bptt_symbolic` and the figures, :mod:`rnnbook.helpers.plot`,
-:mod:`rnnbook.helpers.diagrams` and :mod:`rnnbook.helpers.traces`. Nothing is imported
+:mod:`rnnbook.helpers.diagrams`, :mod:`rnnbook.helpers.traces` and
+:mod:`rnnbook.helpers.figures_variants`. Nothing is imported
 until it is first used (PEP 562), so ``import rnnbook`` is cheap and SymPy or Matplotlib
 load only for the code that needs them.
 

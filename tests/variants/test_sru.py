@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -39,7 +40,8 @@ def sru_loop(sru, xs, c0):
             r = sig(W_r @ x + v_r * c + b_r)
             c = f * c + (1 - f) * (W @ x)
             highway = Wall[3 * H:] @ x if Wall.shape[0] == 4 * H else alpha * x
-            hs.append(r * c + (1 - r) * highway)
+            g_c = torch.tanh(c) if sru.activation == "tanh" else c
+            hs.append(r * g_c + (1 - r) * highway)
         hs_layers = torch.stack(hs)
         finals.append(c)
     return hs_layers, torch.stack(finals)
@@ -50,9 +52,10 @@ SRU_RECURRENCES = [("2018", "hand"), ("2018", "autograd"), ("2017", "hand"), ("2
 
 @pytest.mark.parametrize("version,bptt", SRU_RECURRENCES)
 @pytest.mark.parametrize("rescale", [True, False])
-def test_sru_matches_literal_loop(version, bptt, rescale):
+@pytest.mark.parametrize("activation", ["identity", "tanh"])
+def test_sru_matches_literal_loop(version, bptt, rescale, activation):
     sru = rnnbook.SRU(3, 5, num_layers=2, version=version, rescale=rescale, highway_bias=-1.0,
-                      bptt=bptt, dtype=F64)
+                      bptt=bptt, dtype=F64, activation=activation)
     with torch.no_grad():
         for p in sru.parameters():
             p.add_(rand(*p.shape) * 0.3)               # bias and v away from their init
@@ -65,19 +68,22 @@ def test_sru_matches_literal_loop(version, bptt, rescale):
 
 @pytest.mark.parametrize("version,bptt", SRU_RECURRENCES)
 @pytest.mark.parametrize("input_size", [2, 3])     # 2 != H: the W_p highway; 3 = H: α x
-def test_sru_gradcheck(version, bptt, input_size):
-    sru = rnnbook.SRU(input_size, 3, num_layers=2, version=version, bptt=bptt, dtype=F64)
+@pytest.mark.parametrize("activation", ["identity", "tanh"])
+def test_sru_gradcheck(version, bptt, input_size, activation):
+    sru = rnnbook.SRU(input_size, 3, num_layers=2, version=version, bptt=bptt, dtype=F64,
+                      activation=activation)
     x, c0 = rand(5, 2, input_size).requires_grad_(), rand(2, 2, 3).requires_grad_()
     assert torch.autograd.gradcheck(lambda x, c0, *p: sru(x, c0), (x, c0, *sru.parameters()))
 
 
 @pytest.mark.parametrize("version,bptt", SRU_RECURRENCES)
-def test_sru_recurrences_agree_with_the_autograd_loop(version, bptt):
+@pytest.mark.parametrize("activation", ["identity", "tanh"])
+def test_sru_recurrences_agree_with_the_autograd_loop(version, bptt, activation):
     x, c0 = rand(11, 3, 4), rand(2, 3, 5)
     torch.manual_seed(0)
-    ref = rnnbook.SRU(4, 5, num_layers=2, version=version, bptt="autograd", dtype=F64)
+    ref = rnnbook.SRU(4, 5, num_layers=2, version=version, bptt="autograd", dtype=F64, activation=activation)
     torch.manual_seed(0)
-    sru = rnnbook.SRU(4, 5, num_layers=2, version=version, bptt=bptt, dtype=F64)
+    sru = rnnbook.SRU(4, 5, num_layers=2, version=version, bptt=bptt, dtype=F64, activation=activation)
     for got, want in zip(all_gradients(sru, x, c0), all_gradients(ref, x, c0), strict=True):
         assert (got - want).abs().max() <= TOL
 
@@ -85,13 +91,14 @@ def test_sru_recurrences_agree_with_the_autograd_loop(version, bptt):
 def test_sru_layer_bptt_gradcheck_direct():
     """The Function itself, every input (U, x, bias, v, c0), both forms and both highways."""
     from rnnbook.variants.sru import SRULayerBPTT
-    for k, v in ((3, rand(6)), (4, rand(6)), (3, None)):
+    for (k, v), tanh in itertools.product(((3, rand(6)), (4, rand(6)), (3, None)), (False, True)):
         U, x = rand(4, 2, k * 3).requires_grad_(), rand(4, 2, 3).requires_grad_()
         bias, c0 = rand(6).requires_grad_(), rand(2, 3).requires_grad_()
         if v is not None:
             v.requires_grad_()
-        assert torch.autograd.gradcheck(lambda U, x, b, c0, *v: SRULayerBPTT.apply(U, x, b, v[0] if v else None, c0, 1.3),
-                                        (U, x, bias, c0, *([v] if v is not None else [])))
+        assert torch.autograd.gradcheck(
+            lambda U, x, b, c0, *v: SRULayerBPTT.apply(U, x, b, v[0] if v else None, c0, 1.3, tanh),
+            (U, x, bias, c0, *([v] if v is not None else [])))
 
 
 def test_sru_scan_needs_the_2017_form():
@@ -105,3 +112,54 @@ def test_sru_scan_needs_the_2017_form():
 def test_sru_alpha_value():
     assert rnnbook.SRU(2, 2).alpha == pytest.approx(math.sqrt(3), abs=1e-15)
     assert rnnbook.SRU(2, 2, rescale=False).alpha == 1.0
+
+
+# ------------------------------------------- the 2017 paper's output h_t = r_t ⊙ g(c_t) + ...
+def test_sru_2017_paper_equations_by_hand():
+    """Lei et al. 2017 (Training RNNs as Fast as CNNs), one layer, d = H, written out step by step:
+    x~_t = W x_t, f_t = σ(W_f x_t + b_f), r_t = σ(W_r x_t + b_r),
+    c_t = f_t ⊙ c_{t-1} + (1 − f_t) ⊙ x~_t, h_t = r_t ⊙ g(c_t) + (1 − r_t) ⊙ x_t, g = tanh."""
+    for bptt in ("hand", "scan", "autograd"):
+        torch.manual_seed(3)
+        sru = rnnbook.SRU(4, 4, version="2017", rescale=False, activation="tanh", bptt=bptt, dtype=F64)
+        W, W_f, W_r = sru.weight_l0.detach().split(4)
+        b_f, b_r = sru.bias_l0.detach().split(4)
+        xs = rand(7, 4)
+        c, hs = torch.zeros(4, dtype=F64), []
+        for x in xs:
+            f, r = torch.sigmoid(W_f @ x + b_f), torch.sigmoid(W_r @ x + b_r)
+            c = f * c + (1 - f) * (W @ x)
+            hs.append(r * torch.tanh(c) + (1 - r) * x)
+        out, c_n = sru(xs)
+        assert (out - torch.stack(hs)).abs().max() <= 1e-15
+        assert (c_n[0] - c).abs().max() <= 1e-15
+
+
+def test_sru_activation_default_is_unchanged():
+    torch.manual_seed(0)
+    plain = rnnbook.SRU(3, 4, num_layers=2)
+    torch.manual_seed(0)
+    named = rnnbook.SRU(3, 4, num_layers=2, activation="identity")
+    x = torch.randn(6, 2, 3)
+    assert plain.activation == "identity" and torch.equal(plain(x)[0], named(x)[0])
+    assert "activation" not in repr(plain)
+    assert "activation='tanh'" in repr(rnnbook.SRU(3, 4, activation="tanh"))
+    # tanh changes h_t, never the state c_t
+    torch.manual_seed(0)
+    paper = rnnbook.SRU(3, 4, num_layers=1, activation="tanh")
+    torch.manual_seed(0)
+    same = rnnbook.SRU(3, 4, num_layers=1)
+    (h_a, c_a), (h_b, c_b) = paper(x), same(x)
+    assert torch.equal(c_a, c_b) and not torch.allclose(h_a, h_b)
+
+
+@pytest.mark.parametrize("value,error", [("relu", ValueError), ("Tanh", ValueError), ("", ValueError),
+                                         (None, TypeError), (torch.tanh, TypeError), (1, TypeError)])
+def test_sru_activation_refuses_bad_values(value, error):
+    with pytest.raises(error, match="activation"):
+        rnnbook.SRU(3, 4, activation=value)
+
+
+def test_sru_activation_is_keyword_only():
+    with pytest.raises(TypeError):
+        rnnbook.SRU(3, 4, 1, False, "2017", True, 0.0, "hand", None, None, "tanh")

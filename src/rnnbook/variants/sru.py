@@ -7,6 +7,13 @@ For each layer, with ``x_t`` its input (``d`` features) and ``c_t`` its state (`
     c_t = f_t ⊙ c_{t-1} + (1 − f_t) ⊙ (W x_t)
     h_t = r_t ⊙ c_t + (1 − r_t) ⊙ α x_t
 
+The paper of 2017 (Lei et al., "Training RNNs as Fast as CNNs") passes the state through an
+activation ``g`` before the highway mix, ``h_t = r_t ⊙ g(c_t) + (1 − r_t) ⊙ x_t``; the 2018
+paper drops it (``g`` the identity). ``activation="tanh"`` gives ``g = tanh`` (in either
+version); the default, ``"identity"``, is the form above. With ``version="2017"``,
+``rescale=False`` and ``activation="tanh"`` a layer of equal sizes computes the 2017 paper's
+equations exactly.
+
 The 2017 form (``version="2017"``) has no ``v ⊙ c_{t-1}`` terms, so its gates depend on
 ``x`` alone and ``c`` is a linear recurrence: with ``bptt="scan"`` or
 ``"autograd"`` it is computed by :func:`rnnbook.variants.scan.linear_recurrence` (the doubling
@@ -24,7 +31,8 @@ with respect to ``f_t``'s pre-activation) and ``J_t = f_t + s_t ⊙ v_f``
 ``c̄_t = g_t + J_{t+1} ⊙ c̄_{t+1}`` (``g_t`` from ``h_t`` and ``r_{t+1}``), and then
 ``∂L/∂(W x_t) = c̄_t ⊙ (1 − f_t)``, ``∂L/∂(W_f x_t + b_f) = c̄_t ⊙ s_t``,
 ``∂L/∂v_f = Σ_t c̄_t ⊙ s_t ⊙ c_{t-1}`` and ``∂L/∂c_0 = J_1 ⊙ c̄_1`` (plus the path through
-``r_1``). In the 2017 form ``v = 0``, so ``J_t = f_t``.
+``r_1``). In the 2017 form ``v = 0``, so ``J_t = f_t``. With ``g = tanh`` what reaches ``c_t``
+from ``h_t`` is multiplied by ``g'(c_t) = 1 − tanh²(c_t)``.
 ``bptt="autograd"`` runs the readable loop below through autograd. The hand-written
 backward gives first derivatives only (``rnnbook.kernels.autograd``): for second derivatives use
 ``bptt="autograd"``.
@@ -64,6 +72,7 @@ from rnnbook.variants.scan import (
 __all__ = ["SRU", "SRULayerBPTT"]
 
 _VERSIONS = ("2018", "2017")
+_ACTIVATIONS = ("identity", "tanh")   # g in h_t = r_t ⊙ g(c_t) + (1 − r_t) ⊙ α x_t
 
 
 class SRULayerBPTT(torch.autograd.Function):
@@ -72,7 +81,8 @@ class SRULayerBPTT(torch.autograd.Function):
     Inputs: ``U`` (T, N, k H), the product of ``x`` with the stacked ``[W; W_f; W_r(; W_p)]``;
     ``x`` (T, N, d) (used for the highway term ``α x_t`` when ``k = 3``); ``bias`` (2 H)
     ``[b_f; b_r]``; ``v`` (2 H) ``[v_f; v_r]``, or ``None`` for the 2017 form; ``c0``
-    (N, H); ``alpha`` (a float). Outputs ``h`` (T, N, H) and ``c_T`` (N, H).
+    (N, H); ``alpha`` (a float); ``tanh`` (a bool, default ``False``: ``h_t`` reads
+    ``tanh(c_t)`` in place of ``c_t``). Outputs ``h`` (T, N, H) and ``c_T`` (N, H).
 
     Forward: a loop of three operations per step (``f_t``'s pre-activation, the logistic
     function, ``c_t = u_t + f_t ⊙ (c_{t-1} − u_t)``; only the last one in the 2017 form);
@@ -95,7 +105,7 @@ class SRULayerBPTT(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, U: Tensor, x: Tensor, bias: Tensor, v: Tensor | None, c0: Tensor,
-                alpha: float) -> tuple[Tensor, Tensor]:
+                alpha: float, tanh: bool = False) -> tuple[Tensor, Tensor]:
         # Every (T, N, H) temporary costs a fresh allocation at each pass, so the steps below
         # write into the few tensors they need (see the performance appendix).
         H = c0.shape[-1]
@@ -120,14 +130,15 @@ class SRULayerBPTT(torch.autograd.Function):
             r[0].addcmul_(v_r, c0)
             r[1:].addcmul_(v_r, c[:-1])
             r.sigmoid_()
-        # h_t = r_t ⊙ c_t + (1 − r_t) ⊙ x_hw = x_hw + r_t ⊙ (c_t − x_hw), x_hw = α x_t or W_p x_t
+        # h_t = r_t ⊙ g(c_t) + (1 − r_t) ⊙ x_hw = x_hw + r_t ⊙ (g(c_t) − x_hw), x_hw = α x_t or W_p x_t
+        gc = torch.tanh(c) if tanh else c
         if U.shape[-1] == 4 * H:
             x_hw = U[..., 3 * H:]
-            h = torch.sub(c, x_hw).mul_(r).add_(x_hw)
+            h = torch.sub(gc, x_hw).mul_(r).add_(x_hw)
         else:
-            h = torch.add(c, x, alpha=-alpha).mul_(r).add_(x, alpha=alpha)
+            h = torch.add(gc, x, alpha=-alpha).mul_(r).add_(x, alpha=alpha)
         ctx.save_for_backward(U, x, gates, c, c0, v)
-        ctx.alpha = alpha
+        ctx.alpha, ctx.tanh = alpha, tanh
         return h, c[-1].clone()
 
     @staticmethod
@@ -136,16 +147,20 @@ class SRULayerBPTT(torch.autograd.Function):
         U, x, gates, c, c0, v = ctx.saved_tensors
         H, alpha = c0.shape[-1], ctx.alpha
         wide = U.shape[-1] == 4 * H
+        gc = torch.tanh(c) if ctx.tanh else c               # g(c_t)
         u, f, r = U[..., :H], gates[..., :H], gates[..., H:]
         dU = torch.empty_like(U, memory_format=torch.contiguous_format)
         du, d_pre_f, d_pre_r = dU[..., :H], dU[..., H:2 * H], dU[..., 2 * H:3 * H]
-        # ∂L/∂(r_t's pre-activation) = g_t ⊙ (c_t − x_hw) ⊙ r_t (1 − r_t)
+        # ∂L/∂(r_t's pre-activation) = g_t ⊙ (g(c_t) − x_hw) ⊙ r_t (1 − r_t)
         if wide:
-            torch.sub(c, U[..., 3 * H:], out=d_pre_r)
+            torch.sub(gc, U[..., 3 * H:], out=d_pre_r)
         else:
-            torch.add(c, x, alpha=-alpha, out=d_pre_r)
+            torch.add(gc, x, alpha=-alpha, out=d_pre_r)
         sigmoid_backward(d_pre_r.mul_(gh), r, grad_input=d_pre_r)
         g_c = gh * r                                        # ∂L/∂c_t from h_t ...
+        if ctx.tanh:                                        # ... through g'(c_t) = 1 − tanh²(c_t)
+            g_c.mul_(gc.square().neg_().add_(1))
+        del gc
         g_c[-1] += gcn                                      # ... from c_T ...
         # s_t = (c_{t-1} − u_t) ⊙ f_t (1 − f_t) = ∂c_t / ∂(f_t's pre-activation), held in d_pre_f
         s = sigmoid_backward(with_previous(torch.sub, c, c0, u, d_pre_f), f, grad_input=d_pre_f)
@@ -170,26 +185,30 @@ class SRULayerBPTT(torch.autograd.Function):
             dc0 += d_pre_r[0] * v_r
             # ∂L/∂v = Σ_t (∂L/∂pre_t) ⊙ c_{t-1}, for f and r (dc's buffer is free again)
             dv = torch.cat([with_previous(torch.mul, c, c0, d, dc).sum(dim=(0, 1)) for d in (d_pre_f, d_pre_r)])
-        return dU, dx, d_bias, dv, dc0, None
+        return dU, dx, d_bias, dv, dc0, None, None
 
 
 class SRU(nn.Module):
     r"""A stack of SRU layers; forward ``(input, c0=None) -> (output, c_n)``.
 
-    Per layer (the 2017 form without the :math:`v \odot c_{t-1}` terms):
+    Per layer (the 2017 form without the :math:`v \odot c_{t-1}` terms; :math:`g` the
+    identity, or :math:`\tanh` with ``activation="tanh"``):
 
     .. math::
 
         f_t &= \sigma(W_f x_t + v_f \odot c_{t-1} + b_f), \qquad
         r_t = \sigma(W_r x_t + v_r \odot c_{t-1} + b_r) \\
         c_t &= f_t \odot c_{t-1} + (1 - f_t) \odot (W x_t), \qquad
-        h_t = r_t \odot c_t + (1 - r_t) \odot \alpha x_t
+        h_t = r_t \odot g(c_t) + (1 - r_t) \odot \alpha x_t
 
     Args:
         input_size, hidden_size, num_layers: as ``torch.nn.RNN``.
         batch_first: input and output as ``(N, L, H)``.
         version: ``"2018"`` (with ``v ⊙ c_{t-1}`` in the gates) or ``"2017"`` (without).
         rescale: use the scaling ``α`` in the highway term (else ``α = 1``).
+        activation: ``g`` in ``h_t = r_t ⊙ g(c_t) + ...``: ``"identity"`` (the default, the
+            2018 paper's form) or ``"tanh"`` (the 2017 paper's form). The state ``c_t``, and
+            so ``c_n``, is the same either way.
         highway_bias: initial value of ``b_r``.
         bptt: how the loop over time runs: ``"hand"`` (a loop with a hand-written
             backward, the default), ``"autograd"`` (the readable loop through autograd), or
@@ -213,11 +232,14 @@ class SRU(nn.Module):
     >>> sru.bptt = "autograd"                              # the readable loop: the same numbers
     >>> torch.allclose(sru(x)[0], out, atol=1e-6)
     True
+    >>> paper = rnnbook.SRU(4, 4, version="2017", rescale=False, activation="tanh")
+    >>> paper                                              # Lei et al. 2017: h_t = r_t ⊙ tanh(c_t) + (1 − r_t) ⊙ x_t
+    SRU(4, 4, num_layers=1, version='2017', alpha=1.0000, activation='tanh')
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, batch_first: bool = False,
                  version: str = "2018", rescale: bool = True, highway_bias: float = 0.0,
-                 bptt: str = "hand", device=None, dtype=None) -> None:
+                 bptt: str = "hand", device=None, dtype=None, *, activation: str = "identity") -> None:
         super().__init__()
         self.input_size = check_int("input_size", input_size, minimum=1)
         self.hidden_size = check_int("hidden_size", hidden_size, minimum=1)
@@ -225,6 +247,10 @@ class SRU(nn.Module):
         self.batch_first = check_bool("batch_first", batch_first)
         self.version = check_choice("version", version, _VERSIONS)
         self.rescale = check_bool("rescale", rescale)
+        if not isinstance(activation, str):
+            raise TypeError(f"activation must be a str, one of {', '.join(map(repr, _ACTIVATIONS))}; "
+                            f"got {activation!r} of type {type(activation).__name__}")
+        self.activation = check_choice("activation", activation, _ACTIVATIONS)
         self.bptt = bptt
         if isinstance(highway_bias, bool) or not isinstance(highway_bias, (int, float)):
             raise TypeError(f"highway_bias must be a real number, got {highway_bias!r}")
@@ -270,6 +296,8 @@ class SRU(nn.Module):
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, version={self.version!r}"
         s += f", alpha={self.alpha:.4f}"
+        if self.activation != "identity":
+            s += f", activation={self.activation!r}"
         if self.bptt != "hand":
             s += f", bptt={self.bptt!r}"
         return s + (", batch_first=True" if self.batch_first else "")
@@ -280,17 +308,18 @@ class SRU(nn.Module):
         v = getattr(self, f"weight_c_l{layer}", None)
         if self.bptt == "hand" and not has_tangent(x, weight, bias, v, c):
             U = project_inputs(x, weight, None)  # as below, the product through oneDNN in float32 on a CPU
-            return SRULayerBPTT.apply(U, x, bias, v, c, self.alpha)
+            return SRULayerBPTT.apply(U, x, bias, v, c, self.alpha, self.activation == "tanh")
         U = x @ weight.T                       # W x_t, W_f x_t, W_r x_t (, W_p x_t) for all t at once
         u, uf, ur = U[..., :H], U[..., H:2 * H] + bias[:H], U[..., 2 * H:3 * H] + bias[H:]
         # the highway input: α x_t, or W_p x_t when the sizes differ
         x_hw = U[..., 3 * H:] if weight.shape[0] == 4 * H else self.alpha * x
+        g = torch.tanh if self.activation == "tanh" else (lambda c: c)
         if self.version == "2017":
             f, r = torch.sigmoid(uf), torch.sigmoid(ur)
             # c_t = f_t ⊙ c_{t-1} + (1 − f_t) ⊙ (W x_t): a linear recurrence (scan or loop)
             cs = linear_recurrence(f, (1 - f) * u, c, self.bptt)
-            # h_t = r_t ⊙ c_t + (1 − r_t) ⊙ α x_t
-            return r * cs + (1 - r) * x_hw, cs[-1]
+            # h_t = r_t ⊙ g(c_t) + (1 − r_t) ⊙ α x_t
+            return r * g(cs) + (1 - r) * x_hw, cs[-1]
         v_f, v_r = v.split(H)
         hs = []
         for u_t, uf_t, ur_t, xh_t in zip(u.unbind(0), uf.unbind(0), ur.unbind(0), x_hw.unbind(0), strict=True):
@@ -298,8 +327,8 @@ class SRU(nn.Module):
             f_t, r_t = torch.sigmoid(uf_t + v_f * c), torch.sigmoid(ur_t + v_r * c)
             # c_t = f_t ⊙ c_{t-1} + (1 − f_t) ⊙ (W x_t)
             c = f_t * c + (1 - f_t) * u_t
-            # h_t = r_t ⊙ c_t + (1 − r_t) ⊙ α x_t
-            hs.append(r_t * c + (1 - r_t) * xh_t)
+            # h_t = r_t ⊙ g(c_t) + (1 − r_t) ⊙ α x_t
+            hs.append(r_t * g(c) + (1 - r_t) * xh_t)
         return torch.stack(hs), c
 
     def forward(self, input: Tensor | PackedSequence, c0: Tensor | None = None, *, lengths=None):
