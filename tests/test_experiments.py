@@ -14,8 +14,8 @@ COMMITTED = ROOT / "experiments" / "results" / "compare_architectures.json"
 COMMITTED_LONG = ROOT / "experiments" / "results" / "compare_architectures_long.json"
 
 
-def _script():
-    spec = importlib.util.spec_from_file_location("compare_architectures", SCRIPT)
+def _script(path=SCRIPT):
+    spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -58,3 +58,59 @@ def test_the_committed_run(path, steps):
         assert run["valid_curve"][-1][0] == config["steps"]
     assert sum(result["cpu_seconds"]) < 15 * 60
     assert {"unigram", "kneser_ney_8"} <= set(result["baselines"])
+
+
+# -- experiments/seq2seq_by_length.py (chapter 8's long task, chapter 10's rerun) ------------
+S2S_SCRIPT = ROOT / "experiments" / "seq2seq_by_length.py"
+S2S_COMMITTED = ROOT / "experiments" / "results" / "seq2seq_by_length.json"
+
+
+def test_seq2seq_by_length_quick(tmp_path):
+    out = tmp_path / "quick.json"
+    result = _script(S2S_SCRIPT).main(["--quick", "--out", str(out)])
+    assert json.loads(out.read_text()) == json.loads(json.dumps(result))
+    assert [r["model"] for r in result["runs"]] == ["gru", "concat_all"]
+    for run in result["runs"]:
+        assert run["steps"] == 20 and [s for s, _ in run["valid_curve"]] == [10, 20]
+        assert set(run["by_length"]) == {"all", "1-10", "11-20", "21-30", "31-38", "39-46"}
+        assert all(0 <= v["exact_match"] <= 1 and 0 <= v["bleu"] <= 100
+                   for v in run["by_length"].values())
+    # all h_i concatenated: the parameters grow with the maximum length
+    assert result["runs"][1]["parameters"] > result["runs"][0]["parameters"]
+    for key in ("command", "machine", "date_utc", "load_average_at_start_and_end", "cpu_seconds"):
+        assert key in result
+
+
+def test_seq2seq_unknown_model_is_refused(tmp_path):
+    with pytest.raises(SystemExit, match="unknown"):
+        _script(S2S_SCRIPT).main(["--models", "transformer", "--out", str(tmp_path / "x.json")])
+
+
+def test_seq2seq_the_committed_run():
+    """The committed result and the claims chapter 8 makes from it."""
+    result = json.loads(S2S_COMMITTED.read_text())
+    config, runs = result["config"], result["runs"]
+    assert config["models"] == ["rnn", "gru", "lstm", "concat_all", "luong", "bahdanau"]
+    assert config["seeds"] == [0, 1] and not config["quick"] and config["decoder_layer"] == "rnnbook.GRU"
+    assert len(runs) == 12 and all(r["steps"] == 1500 for r in runs)
+    assert result["cpu_seconds"] < 25 * 60
+    assert result["task"]["max_train_length"] == 30 and result["task"]["test"] == 1000
+
+    def em(model, bucket):
+        vals = [r["by_length"][bucket]["exact_match"] for r in runs if r["model"] == model]
+        return sum(vals) / len(vals)
+
+    def bleu(model, bucket):
+        vals = [r["by_length"][bucket]["bleu"] for r in runs if r["model"] == model]
+        return sum(vals) / len(vals)
+
+    buckets = result["task"]["buckets"]
+    params = {r["model"]: r["parameters"] for r in runs}
+    assert em("rnn", "all") < 0.01 and all(bleu("lstm", b) > bleu("rnn", b) + 5 for b in buckets)
+    assert em("lstm", "all") < em("gru", "all") - 0.05
+    assert params["concat_all"] > 10 * params["gru"]
+    assert em("concat_all", "31-38") <= 0.01 and em("concat_all", "39-46") <= 0.01
+    for m in ("rnn", "gru", "lstm", "concat_all"):
+        assert em(m, "21-30") < 0.05
+    for m in ("luong", "bahdanau"):
+        assert em(m, "21-30") > 0.85 and em(m, "31-38") > 0.5 and em(m, "39-46") < 0.3
