@@ -114,3 +114,30 @@ def test_seq2seq_the_committed_run():
         assert em(m, "21-30") < 0.05
     for m in ("luong", "bahdanau"):
         assert em(m, "21-30") > 0.85 and em(m, "31-38") > 0.5 and em(m, "39-46") < 0.3
+
+
+def test_seq2seq_the_committed_sampling_run():
+    """The committed --sampling result and the claims chapter 10 makes from it."""
+    result = json.loads((ROOT / "experiments" / "results" / "seq2seq_sampling.json").read_text())
+    config, runs = result["config"], result["runs"]
+    assert config["sampling"] and config["seeds"] == [0, 1] and config["sampling_k"] == 100.0
+    trainings = ["teacher_forcing", "scheduled_inverse_sigmoid", "always_sampling"]
+    assert [r["training"] for r in runs] == [t for t in trainings for _ in (0, 1)]
+    assert all(r["steps"] == 1500 for r in runs) and result["cpu_seconds"] < 25 * 60
+
+    def exact(t):
+        return sum(r["test"]["exact_match"] for r in runs if r["training"] == t) / 2
+
+    tf = [r["test"] for r in runs if r["training"] == "teacher_forcing"]
+    assert all(r["after_first_mistake_forced"] > 0.9 > 0.5 > r["after_first_mistake_free"] for r in tf)
+    spread = abs(tf[0]["exact_match"] - tf[1]["exact_match"])
+    assert all(abs(exact(t) - exact("teacher_forcing")) < spread for t in trainings[1:])
+    assert exact("always_sampling") >= exact("teacher_forcing") - 0.02
+
+
+def test_seq2seq_quick_sampling(tmp_path):
+    result = _script(S2S_SCRIPT).main(["--quick", "--sampling", "--out", str(tmp_path / "s.json")])
+    assert [r["training"] for r in result["runs"]] == ["teacher_forcing", "scheduled_inverse_sigmoid",
+                                                       "always_sampling"]
+    for run in result["runs"]:
+        assert {"exact_match", "after_first_mistake_forced", "after_first_mistake_free"} <= set(run["test"])
