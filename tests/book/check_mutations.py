@@ -390,7 +390,10 @@ MUTATIONS: dict[str, dict[str, list[list[str]]]] = {
         "e6b0d4c8": [['LONG = ["31-38", "39-46"]', 'LONG = ["1-10", "11-20"]',
                       "the short buckets taken for the ones longer than training"],
                      ["em = {m: {b: table[m][b][0]", "em = {m: {b: table[m][b][1] / 100",
-                      "BLEU / 100 read as the exact match"]],
+                      "BLEU / 100 read as the exact match"],
+                     ['for m in ("gru", "concat_all") for c in curves[m])',
+                      'for m in ("luong", "bahdanau") for c in curves[m])',
+                      "the attention models taken to be still rising"]],
         "f2a9c3e1": [["one = rows[1]", "one = rows[3]", "beam width 3 taken for greedy"]],
     },
     "09_attention": {
