@@ -117,3 +117,86 @@ def test_adding_problem_committed_run():
     assert all(len(r["losses"]) == 2000 for r in result["runs"])
     assert {"cpu", "instruction_sets", "torch"} <= set(result["machine"]) and result["command"]
     assert ADDING_WEIGHTS.is_file()
+
+
+# -- experiments/seq2seq_by_length.py (chapter 8's long task, chapter 10's rerun) ------------
+S2S_SCRIPT = ROOT / "experiments" / "seq2seq_by_length.py"
+S2S_COMMITTED = ROOT / "experiments" / "results" / "seq2seq_by_length.json"
+
+
+def test_seq2seq_by_length_quick(tmp_path):
+    out = tmp_path / "quick.json"
+    result = _load(S2S_SCRIPT).main(["--quick", "--out", str(out)])
+    assert json.loads(out.read_text()) == json.loads(json.dumps(result))
+    assert [r["model"] for r in result["runs"]] == ["gru", "concat_all"]
+    for run in result["runs"]:
+        assert run["steps"] == 20 and [s for s, _ in run["valid_curve"]] == [10, 20]
+        assert set(run["by_length"]) == {"all", "1-10", "11-20", "21-30", "31-38", "39-46"}
+        assert all(0 <= v["exact_match"] <= 1 and 0 <= v["bleu"] <= 100
+                   for v in run["by_length"].values())
+    # all h_i concatenated: the parameters grow with the maximum length
+    assert result["runs"][1]["parameters"] > result["runs"][0]["parameters"]
+    for key in ("command", "machine", "date_utc", "load_average_at_start_and_end", "cpu_seconds"):
+        assert key in result
+
+
+def test_seq2seq_unknown_model_is_refused(tmp_path):
+    with pytest.raises(SystemExit, match="unknown"):
+        _load(S2S_SCRIPT).main(["--models", "transformer", "--out", str(tmp_path / "x.json")])
+
+
+def test_seq2seq_the_committed_run():
+    """The committed result and the claims chapter 8 makes from it."""
+    result = json.loads(S2S_COMMITTED.read_text())
+    config, runs = result["config"], result["runs"]
+    assert config["models"] == ["rnn", "gru", "lstm", "concat_all", "luong", "bahdanau"]
+    assert config["seeds"] == [0, 1] and not config["quick"] and config["decoder_layer"] == "rnnbook.GRU"
+    assert len(runs) == 12 and all(r["steps"] == 1500 for r in runs)
+    assert result["cpu_seconds"] < 25 * 60
+    assert result["task"]["max_train_length"] == 30 and result["task"]["test"] == 1000
+
+    def em(model, bucket):
+        vals = [r["by_length"][bucket]["exact_match"] for r in runs if r["model"] == model]
+        return sum(vals) / len(vals)
+
+    def bleu(model, bucket):
+        vals = [r["by_length"][bucket]["bleu"] for r in runs if r["model"] == model]
+        return sum(vals) / len(vals)
+
+    buckets = result["task"]["buckets"]
+    params = {r["model"]: r["parameters"] for r in runs}
+    assert em("rnn", "all") < 0.01 and all(bleu("lstm", b) > bleu("rnn", b) + 5 for b in buckets)
+    assert em("lstm", "all") < em("gru", "all") - 0.05
+    assert params["concat_all"] > 10 * params["gru"]
+    assert em("concat_all", "31-38") <= 0.01 and em("concat_all", "39-46") <= 0.01
+    for m in ("rnn", "gru", "lstm", "concat_all"):
+        assert em(m, "21-30") < 0.05
+    for m in ("luong", "bahdanau"):
+        assert em(m, "21-30") > 0.85 and em(m, "31-38") > 0.5 and em(m, "39-46") < 0.3
+
+
+def test_seq2seq_the_committed_sampling_run():
+    """The committed --sampling result and the claims chapter 10 makes from it."""
+    result = json.loads((ROOT / "experiments" / "results" / "seq2seq_sampling.json").read_text())
+    config, runs = result["config"], result["runs"]
+    assert config["sampling"] and config["seeds"] == [0, 1] and config["sampling_k"] == 100.0
+    trainings = ["teacher_forcing", "scheduled_inverse_sigmoid", "always_sampling"]
+    assert [r["training"] for r in runs] == [t for t in trainings for _ in (0, 1)]
+    assert all(r["steps"] == 1500 for r in runs) and result["cpu_seconds"] < 25 * 60
+
+    def exact(t):
+        return sum(r["test"]["exact_match"] for r in runs if r["training"] == t) / 2
+
+    tf = [r["test"] for r in runs if r["training"] == "teacher_forcing"]
+    assert all(r["after_first_mistake_forced"] > 0.9 > 0.5 > r["after_first_mistake_free"] for r in tf)
+    spread = abs(tf[0]["exact_match"] - tf[1]["exact_match"])
+    assert all(abs(exact(t) - exact("teacher_forcing")) < spread for t in trainings[1:])
+    assert exact("always_sampling") >= exact("teacher_forcing") - 0.02
+
+
+def test_seq2seq_quick_sampling(tmp_path):
+    result = _load(S2S_SCRIPT).main(["--quick", "--sampling", "--out", str(tmp_path / "s.json")])
+    assert [r["training"] for r in result["runs"]] == ["teacher_forcing", "scheduled_inverse_sigmoid",
+                                                       "always_sampling"]
+    for run in result["runs"]:
+        assert {"exact_match", "after_first_mistake_forced", "after_first_mistake_free"} <= set(run["test"])
