@@ -126,10 +126,11 @@ ATTENTIONS = SCORES + ("bahdanau",)
 
 
 def build_seq2seq(src_vocab: int, tgt_vocab: int, *, hidden_size: int, embedding_dim: int,
-                  layer: str = "torch_gru", attention: str | None = None, input_feeding: bool = False,
+                  layer: str = "gru", attention: str | None = None, input_feeding: bool = False,
                   start_token: int, end_token: int, dtype: torch.dtype | None = None) -> Seq2Seq:
     """A :class:`Seq2Seq` over two layers built by :func:`rnnbook.seq.structures.make_layer`
-    (``layer``, e.g. ``'torch_gru'``) with the same ``hidden_size``; the decoder is a plain
+    (``layer``: rnnbook's ``'gru'`` by default, or ``'rnn'``, ``'lstm'``, or torch's
+    ``'torch_gru'`` to compare with) with the same ``hidden_size``; the decoder is a plain
     :class:`rnnbook.seq.decoding.Decoder` (``attention=None``, the single context of shape
     (num_layers, N, H)), an :class:`rnnbook.seq.attention.AttentionDecoder` with that score
     (``'dot'``, ``'general'``, ``'concat'``, ``'scaled_dot'``; with ``input_feeding``, Luong's
