@@ -32,7 +32,6 @@ Every process runs torch with one thread and the CPU settings of ``tools/cpu_env
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
 import pathlib
@@ -47,7 +46,7 @@ from rnnbook.helpers.train import fit, last_step_mse, seed_everything
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "experiments"))
-from compare_architectures import machine  # noqa: E402  (one description of the machine)
+from provenance import provenance  # noqa: E402  (the same record in every experiment)
 
 DEFAULT_OUT = ROOT / "experiments" / "results" / "adding_problem.json"
 DEFAULT_WEIGHTS = ROOT / "experiments" / "results" / "adding_problem_lstm.pt"
@@ -112,7 +111,7 @@ def run(seed: int, forget_bias, args) -> tuple[dict, dict]:
 def main(argv: list[str] | None = None) -> dict:
     args = parse(argv)
     torch.set_num_threads(1)
-    started = datetime.datetime.now(datetime.timezone.utc)
+    load_start = list(os.getloadavg())
     runs, weights = [], None
     for forget_bias in args.forget_biases:
         for seed in args.seeds:
@@ -124,10 +123,7 @@ def main(argv: list[str] | None = None) -> dict:
                   f"{record['plateau_left']}, test MSE {record['test_mse']:.4f}, "
                   f"{record['cpu_seconds']} CPU s", flush=True)
     result = {
-        "command": "python " + " ".join([os.path.relpath(__file__, ROOT), *(argv if argv is not None else sys.argv[1:])]),
-        "date": started.strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": machine(),
-        "load_average_start": list(os.getloadavg()),
+        **provenance("adding_problem.py", sys.argv[1:] if argv is None else argv, load_start),
         "config": {"steps": args.steps, "seeds": args.seeds, "forget_biases": args.forget_biases,
                    "length": args.length, "batch": args.batch, "lr": args.lr, "hidden": HIDDEN,
                    "clip": 1.0, "window": WINDOW, "weights_of": {"seed": args.seeds[0],

@@ -26,11 +26,9 @@ comparison chapter plots it. Every process runs torch with one thread.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
 import pathlib
-import platform
 import sys
 import time
 
@@ -40,25 +38,11 @@ from rnnbook.helpers import lm
 from rnnbook.helpers.baselines import KneserNeyLM, unigram_bits
 from rnnbook.helpers.text import CORPUS_FILE, TBPTTBatches, load_python_docs
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from provenance import provenance  # noqa: E402  (the same record in every experiment)
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "experiments" / "results" / "compare_architectures.json"
-
-
-def machine() -> dict:
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-        flags = next(line for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines()
-                     if line.startswith("flags"))
-        isa = [f for f in ("avx2", "avx512f") if f" {f}" in flags]
-    except (OSError, StopIteration):
-        isa = []
-    return {"cpu": cpu, "instruction_sets": isa, "cores": os.cpu_count(),
-            "python": platform.python_version(), "torch": torch.__version__,
-            "torch_threads": torch.get_num_threads(), "platform": platform.platform()}
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -149,11 +133,7 @@ def main(argv: list[str] | None = None) -> dict:
                   f"{runs[-1]['valid_bits']:.3f} bits/char, {run.seconds:.1f} CPU s", flush=True)
 
     result = {
-        "command": "python experiments/compare_architectures.py " + " ".join(
-            sys.argv[1:] if argv is None else argv),
-        "date_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"),
-        "machine": machine(),
-        "load_average_at_start_and_end": [load_start, list(os.getloadavg())],
+        **provenance("compare_architectures.py", sys.argv[1:] if argv is None else argv, load_start),
         "corpus": {"file": CORPUS_FILE, "characters": len(splits.text), "vocab": V,
                    "train": len(splits.train), "valid": len(splits.valid),
                    "test": len(splits.test)},

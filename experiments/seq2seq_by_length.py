@@ -43,7 +43,6 @@ load, configuration and every run.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
 import pathlib
@@ -65,7 +64,7 @@ from rnnbook.seq.structures import Encoder, make_layer
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "experiments"))
-from compare_architectures import machine  # noqa: E402  (the same record of the machine)
+from provenance import provenance  # noqa: E402  (the same record in every experiment)
 
 RESULTS = ROOT / "experiments" / "results"
 DEFAULT_OUT = RESULTS / "seq2seq_by_length.json"
@@ -273,11 +272,7 @@ def main(argv: list[str] | None = None) -> dict:
                     path.parent.mkdir(parents=True, exist_ok=True)
                     torch.save(model.state_dict(), path)
     result = {
-        "command": "python experiments/seq2seq_by_length.py " + " ".join(
-            sys.argv[1:] if argv is None else argv),
-        "date_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"),
-        "machine": machine(),
-        "load_average_at_start_and_end": [load_start, list(os.getloadavg())],
+        **provenance("seq2seq_by_length.py", sys.argv[1:] if argv is None else argv, load_start),
         "task": {"source": "en", "target": "fr", "train": len(task.train), "valid": len(valid),
                  "test": len(test), "max_train_length": args.max_length,
                  "src_vocab": len(task.src_vocab), "tgt_vocab": len(task.tgt_vocab),
