@@ -43,9 +43,14 @@ import cpu_env  # noqa: E402
 
 cpu_env.apply()
 
+# Each check cell's mutations run inside the chapter's nbval kernel (tests/book/nbval_mutations.py).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "tests", "book"))
+pytest_plugins = ["nbval_mutations"]
+
 _HANG_S = float(os.environ.get("RNNBOOK_CHAPTER_HANG_S", "300"))
 BUDGET_IDLE_S = 20.0  # the design's budget per chapter, on an idle two-core machine
 _times: dict[str, float] = defaultdict(float)
+_mutation_times: dict[str, float] = defaultdict(float)  # the mutants' seconds, run in the same items
 _reference: list[tuple[float, float]] = []  # (wall, cpu) seconds of each run of the reference
 
 
@@ -96,7 +101,10 @@ def pytest_sessionstart(session):
 def pytest_runtest_logreport(report):
     path = report.nodeid.split("::", 1)[0]
     if path.endswith(".ipynb"):
-        _times[path] += report.duration  # setup, call and teardown phases of every cell
+        # setup, call and teardown phases of every cell, less the check cells' mutants
+        mutants = dict(report.user_properties).get("mutation_s", 0.0) if report.when == "call" else 0.0
+        _times[path] += report.duration - mutants
+        _mutation_times[path] += mutants
 
 
 def _hung() -> list[tuple[str, float]]:
@@ -116,7 +124,8 @@ def _rows() -> tuple[list[dict], dict]:
     for path, t in sorted(_times.items()):
         units = t / wall
         rows.append({"chapter": path, "seconds": round(t, 2), "reference_units": round(units, 2),
-                     "idle_seconds_estimate": round(units * cpu, 2)})
+                     "idle_seconds_estimate": round(units * cpu, 2),
+                     "mutants_seconds": round(_mutation_times.get(path, 0.0), 2)})
     return rows, {"wall_s": round(wall, 3), "cpu_s": round(cpu, 3), "runs": len(_reference)}
 
 
@@ -130,12 +139,13 @@ def pytest_terminal_summary(terminalreporter):
         rows, ref = _rows()
         tr.write_line(f"reference workload: {ref['wall_s']:.3f} s wall, {ref['cpu_s']:.3f} s CPU (mean of "
                       f"{ref['runs']} runs, start and end); load average now {load}")
-        tr.write_line(f"{'seconds':>8s}  {'x ref':>7s}  {'~idle s':>7s}  chapter  (budget: {BUDGET_IDLE_S:.0f} s "
-                      "on an idle two-core machine, estimated as x ref times the reference's CPU time)")
+        tr.write_line(f"{'seconds':>8s}  {'x ref':>7s}  {'~idle s':>7s}  {'mutants':>7s}  chapter  (budget: "
+                      f"{BUDGET_IDLE_S:.0f} s on an idle two-core machine, estimated as x ref times the reference's "
+                      "CPU time; mutants: the seconds of its check cells' mutations, not counted in the chapter)")
         for r in rows:
             flag = "  above the budget" if r["idle_seconds_estimate"] > BUDGET_IDLE_S else ""
             tr.write_line(f"{r['seconds']:8.1f}  {r['reference_units']:7.1f}  {r['idle_seconds_estimate']:7.1f}  "
-                          f"{r['chapter']}{flag}")
+                          f"{r['mutants_seconds']:7.1f}  {r['chapter']}{flag}")
         out = os.environ.get("RNNBOOK_CHAPTER_TIMES")
         if out:
             with open(out, "w") as f:

@@ -190,28 +190,38 @@ def _copy_with(page: pathlib.Path, *, head: str = "", body: str = "") -> pathlib
     return copy
 
 
-def _dump_dom(url: str, chromium: str, budget_ms: int, window: tuple[int, int] = DESKTOP) -> subprocess.CompletedProcess:
+def _dump_dom(url: str, chromium: str, budget_ms: int, window: tuple[int, int] = DESKTOP,
+              screenshot: pathlib.Path | None = None) -> subprocess.CompletedProcess:
+    """Load ``url``, let its scripts run for ``budget_ms`` of virtual time, return the DOM as
+    text; with ``screenshot``, the same launch also saves a PNG of the window."""
+    shot = [f"--screenshot={screenshot}"] if screenshot is not None else []
     with tempfile.TemporaryDirectory() as profile:
         return subprocess.run(
             [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--virtual-time-budget={budget_ms}",
-             f"--window-size={window[0]},{window[1]}", "--dump-dom", url],
+             f"--window-size={window[0]},{window[1]}", *shot, "--dump-dom", url],
             capture_output=True, text=True, timeout=120,
         )
 
 
 def probe_in_browser(page: pathlib.Path, chromium: str, budget_ms: int = 10000,
-                     window: tuple[int, int] = DESKTOP) -> dict:
+                     window: tuple[int, int] = DESKTOP, screenshot: pathlib.Path | None = None) -> dict:
     """Load a copy of ``page`` with the probe script in a window of the given size (pixels)
-    and return what the probe found."""
+    and return what the probe found; with ``screenshot``, save a PNG of the window too (the
+    same launch: the probe's result is added at the end of the page, out of the window)."""
     copy = _copy_with(page, body=_PROBE)
     frame = _phone_frame(copy, window) if window[0] < _MIN_WINDOW_WIDTH else None
+    if screenshot is not None:
+        screenshot.parent.mkdir(parents=True, exist_ok=True)
+        screenshot.unlink(missing_ok=True)
     try:
         proc = _dump_dom((frame or copy).as_uri(), chromium, budget_ms,
-                         (_MIN_WINDOW_WIDTH, window[1]) if frame else window)
+                         (_MIN_WINDOW_WIDTH, window[1]) if frame else window, screenshot=screenshot)
     finally:
         copy.unlink()
         if frame:
             frame.unlink()
+    if frame and screenshot is not None and screenshot.exists():
+        _crop(screenshot, window)
     m = re.search(r'<pre id="rnnbook-check"[^>]*>(.*?)</pre>', proc.stdout, flags=re.S)
     if not m:
         return {"error": f"the page did not finish loading (chromium exit {proc.returncode})"}
@@ -238,10 +248,15 @@ def screenshot(page: pathlib.Path, out: pathlib.Path, chromium: str, window: tup
             copy.unlink()
         if frame:
             frame.unlink()
-    if frame and out.exists():   # keep the frame's part of the window only
-        import matplotlib.image
+    if frame and out.exists():
+        _crop(out, window)
 
-        matplotlib.image.imsave(out, matplotlib.image.imread(out)[: window[1], : window[0]])
+
+def _crop(png: pathlib.Path, window: tuple[int, int]) -> None:
+    """Keep the phone frame's part of a screenshot of the wider window around it."""
+    import matplotlib.image
+
+    matplotlib.image.imsave(png, matplotlib.image.imread(png)[: window[1], : window[0]])
 
 
 def reader_screenshots(root: pathlib.Path, names: list[str], out: pathlib.Path) -> tuple[list[str], dict]:
@@ -257,8 +272,7 @@ def reader_screenshots(root: pathlib.Path, names: list[str], out: pathlib.Path) 
         page = root.resolve() / f"{name}.html"
         stem = name.replace("/", "__")
         screenshot(page, out / f"{stem}-dark.png", chromium, DESKTOP, dark=True)
-        screenshot(page, out / f"{stem}-phone.png", chromium, PHONE)
-        found = phone[name] = probe_in_browser(page, chromium, window=PHONE)
+        found = phone[name] = probe_in_browser(page, chromium, window=PHONE, screenshot=out / f"{stem}-phone.png")
         if "error" in found:
             problems.append(f"{name} (phone): {found['error']}")
         else:
@@ -318,7 +332,9 @@ def check_site(root: pathlib.Path, screenshots: pathlib.Path | None = None) -> t
         if 'http-equiv="refresh"' in page.read_text(encoding="utf-8", errors="replace")[:2000].lower():
             summaries.append({"page": name, "redirect": True})
             continue
-        found = probe_in_browser(page, chromium)
+        shot = None if screenshots is None else \
+            screenshots / (name.replace(os.sep, "__").removesuffix(".html") + ".png")
+        found = probe_in_browser(page, chromium, screenshot=shot)
         found["page"] = name
         summaries.append(found)
         if "error" in found:
@@ -331,8 +347,8 @@ def check_site(root: pathlib.Path, screenshots: pathlib.Path | None = None) -> t
                 problems.append(f"{name}: {what}: {item!r}")
         if found.get("mathjax_error"):
             problems.append(f"{name}: MathJax failed: {found['mathjax_error']}")
-        if screenshots is not None:
-            screenshot(page, screenshots / (name.replace(os.sep, "__").removesuffix(".html") + ".png"), chromium)
+        if shot is not None and not shot.is_file():
+            problems.append(f"{name}: no screenshot was saved")
     return problems, summaries
 
 

@@ -27,6 +27,17 @@ import warnings
 CHILD_TIMEOUT_S = 1200  # wall clock; a loaded shared machine runs many times slower
 
 
+def _silence_ipython() -> None:
+    """In a child forked from a Jupyter kernel: nothing the mutant prints or displays may
+    reach the kernel's sockets (their threads did not survive the fork)."""
+    sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - the child exits without cleanup
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython else None
+    if shell is not None:
+        shell.display_pub.publish = lambda *args, **kwargs: None
+        shell.displayhook = lambda *args, **kwargs: None
+
+
 def _run_child(source: str, namespace: dict, name: str) -> tuple[str, str]:
     read_fd, write_fd = os.pipe()
     pid = os.fork()
@@ -35,6 +46,7 @@ def _run_child(source: str, namespace: dict, name: str) -> tuple[str, str]:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 1)
         os.dup2(devnull, 2)
+        _silence_ipython()
         signal.alarm(CHILD_TIMEOUT_S)
         try:
             exec(compile(source, name, "exec"), namespace)
@@ -60,6 +72,45 @@ def _run_child(source: str, namespace: dict, name: str) -> tuple[str, str]:
     return outcome, detail
 
 
+def mutant_sources(source: str, mutations: list) -> list[tuple[str, str | None, str]]:
+    """(why, mutated source or None, what is stale) for each mutation of one cell's ``source``."""
+    out = []
+    for mutation in mutations:
+        *edits, why = mutation
+        if all(isinstance(e, str) for e in edits):  # [old, new, why]: one edit
+            edits = [edits]
+        stale = [old for old, _ in edits if source.count(old) != 1]
+        if stale:
+            out.append((why, None, f"not found exactly once: {stale!r}"))
+            continue
+        mutant = source
+        for old, new in edits:
+            mutant = mutant.replace(old, new)
+        out.append((why, mutant, ""))
+    return out
+
+
+def run_mutants(namespace: dict, cell: str, source: str, mutations: list, name: str) -> list[dict]:
+    """Run each mutation of one cell (whose ``source`` has just run in ``namespace``) in a forked
+    child; one result dict per mutation."""
+    results = []
+    for why, mutant, stale in mutant_sources(source, mutations):
+        if mutant is None:
+            results.append({"cell": cell, "why": why, "outcome": "stale", "detail": stale})
+            continue
+        outcome, detail = _run_child(mutant, namespace, name)
+        results.append({"cell": cell, "why": why, "outcome": outcome, "detail": detail})
+    return results
+
+
+def in_kernel(namespace: dict, cell: str, source: str, mutations_json: str, name: str) -> str:
+    """The entry point used inside a Jupyter kernel (``tests/book/nbval_mutations.py``): run the
+    cell's mutations against the kernel's namespace; the results as JSON."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return json.dumps(run_mutants(namespace, cell, source, json.loads(mutations_json), name))
+
+
 def run(path: pathlib.Path, mutations: dict[str, list]) -> dict:
     os.environ.setdefault("MPLBACKEND", "Agg")
     os.environ["RNNBOOK_PROGRESS"] = "0"
@@ -77,19 +128,7 @@ def run(path: pathlib.Path, mutations: dict[str, list]) -> dict:
         source = "".join(cell["source"])
         name = f"<{path.stem} {cell['id']}>"
         exec(compile(source, name, "exec"), namespace)  # an error here fails the run
-        for mutation in mutations.get(cell["id"], []):
-            *edits, why = mutation
-            if all(isinstance(e, str) for e in edits):  # [old, new, why]: one edit
-                edits = [edits]
-            mutant, stale = source, [old for old, _ in edits if source.count(old) != 1]
-            if stale:
-                results.append({"cell": cell["id"], "why": why, "outcome": "stale",
-                                "detail": f"not found exactly once: {stale!r}"})
-                continue
-            for old, new in edits:
-                mutant = mutant.replace(old, new)
-            outcome, detail = _run_child(mutant, namespace, name)
-            results.append({"cell": cell["id"], "why": why, "outcome": outcome, "detail": detail})
+        results += run_mutants(namespace, cell["id"], source, mutations.get(cell["id"], []), name)
         plt.close("all")
     cpu = sum(getattr(resource.getrusage(who), f)
               for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)

@@ -69,8 +69,8 @@ def test_appendix_statements_hold_for_the_committed_results():
         hand = {size: ratio[kind, "hand", size] for size in SIZES}
         assert all(0.15 <= r <= 0.85 for r in hand.values()), (kind, hand)
         assert hand[(500, 16, 32, 64)] == min(hand.values()), (kind, hand)     # "widest at"
-    # the LSTM "about the same time at every size (between 0.85 and 1.05 times)"
-    assert all(0.85 <= ratio["LSTM", "hand", size] <= 1.05 for size in SIZES)
+    # the LSTM "about the same time at every size (between 0.8 and 1.05 times)"
+    assert all(0.8 <= ratio["LSTM", "hand", size] <= 1.05 for size in SIZES)
     for kind in ["RNN", "GRU", "LSTM"]:
         auto = {size: ratio[kind, "autograd", size] for size in SIZES}
         assert all(r > 1 for r in auto.values()), (kind, auto)                 # "slower at every size"
@@ -130,12 +130,13 @@ def test_appendix_statements_on_peak_memory():
         assert 0.45 <= rows[("rnnbook.LSTM (hand)", *size)]["peak_ratio"] <= 0.7   # "half to two thirds"
         assert rows[("rnnbook.RNN (hand)", *size)]["peak_ratio"] < 1.0            # "lower than torch.nn.RNN"
         assert rows[("torch.nn.RNN", *size)]["peak_mb"] < 10                      # "only a few MiB"
-    worst = max(hand, key=lambda r: r["peak_ratio"])                              # "peaks highest"
-    assert (worst["impl"], worst["T"], worst["B"], worst["input"], worst["hidden"]) == \
-        ("rnnbook.GRU (hand)", 100, 32, 256, 256)
-    assert 0.9 <= worst["peak_ratio"] <= 1.2                  # "about as many" ("up to 1.2" before)
+    worst = max(hand, key=lambda r: r["peak_ratio"])                              # "the highest ratios"
+    assert (worst["T"], worst["B"], worst["input"], worst["hidden"]) == (100, 32, 256, 256)
+    for kind in ["RNN", "GRU"]:                                                   # "0.9 to 1 times"
+        assert 0.9 <= rows[(f"rnnbook.{kind} (hand)", 100, 32, 256, 256)]["peak_ratio"] <= 1.0
+    gru = rows[("rnnbook.GRU (hand)", 100, 32, 256, 256)]
     unit = 100 * 32 * 256 * 4 / 2**20                      # one (T, B, H) float32 tensor, MiB
-    assert 6.5 <= worst["peak_mb"] / unit <= 7.5                                  # "about seven"
+    assert 6.5 <= gru["peak_mb"] / unit <= 7.5                                    # "about seven"
     assert 6.5 <= rows[("torch.nn.GRU", 100, 32, 256, 256)]["peak_mb"] / unit <= 7.5  # "as many"
     shape = (16, 128, 128)
     for T in (256, 1024, 4096):

@@ -11,7 +11,10 @@ reason, in ``check_mutations.LEFT_OUT``.
 The coverage test is cheap (it also checks that every replaced text is still in its cell).
 The mutation runs re-execute every chapter (a few minutes of CPU): they carry the
 ``mutation`` marker, so ``-m mutation`` runs them alone and ``-m "not mutation"`` leaves
-them out; like everything under ``tests/book`` they also carry ``book``.
+them out; like everything under ``tests/book`` they also carry ``book``. Where the same run
+also executes a chapter under nbval (``make test``), its mutations run inside that chapter's
+kernel instead, right after each check cell (``tests/book/nbval_mutations.py``), and its
+``test_mutated_checks_fail`` item is deselected: the chapter is executed once, not twice.
 """
 
 from __future__ import annotations
