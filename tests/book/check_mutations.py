@@ -437,7 +437,9 @@ MUTATIONS: dict[str, dict[str, list[list[str]]]] = {
         "a7d35c18": [["accs = list(by_length.values())",
                       "accs = [c.double().mean().item() for c in (test.src_lengths <= 14, "
                       "test.src_lengths > 14)]",
-                      "a model right on the long sources only"]],
+                      "a model right on the long sources only"],
+                     ["accs = list(by_length.values())", "accs = list(by_length.values())[::-1]",
+                      "the groups taken from the longest sources to the shortest"]],
         "9e20b6f3": [['(y_first, y_last), (d_first, _) = share["year"]',
                       '(y_last, y_first), (d_first, _) = share["year"]',
                       "the year's shares when first and when last swapped"]],

@@ -268,3 +268,38 @@ def test_structures_agree_with_each_sequence_alone_for_clockwork_and_qrnn():
             assert (scores[:length, n] - ntn(alone)[0][:, 0]).abs().max() < TOL
             assert (one[n] - nto(alone)[0]).abs().max() < TOL
             assert (memory[:length, n] - enc(alone).outputs[:, 0]).abs().max() < TOL
+
+
+@pytest.mark.parametrize("reverse", [False, True], ids=["forward", "reverse"])
+def test_one_run_over_all_steps_equals_one_run_per_length(reverse):
+    """``state_is_output``: the GRU and the tanh RNN run once over all steps and take each
+    sequence's final state at its own last step; outputs, final states and every gradient
+    equal the run per distinct length (float64, 1e-13)."""
+    from rnnbook.layers.packing import run_with_lengths
+
+    torch.manual_seed(0)
+    layer = rnnbook.GRU(3, 4, dtype=F64)
+    params = layer._params(0, 0)
+    x = torch.randn(STEPS, len(LENGTHS), 3, dtype=F64, requires_grad=True)
+    h0 = torch.randn(len(LENGTHS), 4, dtype=F64, requires_grad=True)
+    lengths = torch.tensor(LENGTHS)
+    calls = {True: 0, False: 0}
+    results = {}
+    for one_run in (True, False):
+        def run(xs, st, one_run=one_run):
+            calls[one_run] += 1
+            return layer._run_direction(xs, st, params)
+        out, (h,) = run_with_lengths(run, x, (h0,), lengths, reverse=reverse, state_is_output=one_run)
+        weights = torch.randn_like(out, generator=torch.Generator().manual_seed(1))
+        loss = (out * weights).sum() + (h ** 2).sum()
+        grads = torch.autograd.grad(loss, [x, h0, *[p for p in params if p is not None]])
+        results[one_run] = (out, h, grads)
+    assert calls == {True: 1, False: len(set(LENGTHS))}
+    for a, b in zip(results[True][:2] + results[True][2], results[False][:2] + results[False][2], strict=True):
+        assert (a - b).abs().max() < 1e-13
+
+
+def test_only_bounded_one_state_layers_run_once_over_all_steps():
+    assert rnnbook.GRU(3, 4)._state_is_output() and rnnbook.RNN(3, 4)._state_is_output()
+    assert not rnnbook.RNN(3, 4, nonlinearity="relu")._state_is_output()   # its padded steps could overflow
+    assert not rnnbook.LSTM(3, 4)._state_is_output()                      # c is not an output

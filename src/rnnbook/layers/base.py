@@ -248,6 +248,11 @@ class RecurrentLayer(nn.Module):
         return s
 
     # -- what a subclass defines ---------------------------------------------
+    def _state_is_output(self) -> bool:
+        """Whether the layer's one state is its output at every step, and bounded (so that steps
+        past a sequence's end can run: see :func:`rnnbook.layers.packing.run_with_lengths`)."""
+        return len(self._state_names) == 1 and getattr(self, "nonlinearity", "tanh") == "tanh"
+
     def _state_sizes(self) -> tuple[int, ...]:
         """Size of each state tensor, in the order of ``_state_names``."""
         return (self.proj_size or self.hidden_size,)
@@ -356,7 +361,8 @@ class RecurrentLayer(nn.Module):
                 row = layer * directions + direction
                 params = self._params(layer, direction)
                 out, last = run_with_lengths(lambda xs, st, p=params: self._run_direction(xs, st, p), x,
-                                             tuple(s[row] for s in states), lengths, reverse=direction == 1)
+                                             tuple(s[row] for s in states), lengths, reverse=direction == 1,
+                                             state_is_output=self._state_is_output())
                 outs.append(out)
                 for k, s in enumerate(last):
                     finals[k].append(s)

@@ -218,6 +218,7 @@ def run_with_lengths(
     state: tuple[Tensor, ...],
     lengths: Tensor | None,
     reverse: bool = False,
+    state_is_output: bool = False,
 ) -> tuple[Tensor, tuple[Tensor, ...]]:
     """Run a recurrence ``run(x, state) -> (outputs, final state)`` over a padded batch.
 
@@ -227,6 +228,15 @@ def run_with_lengths(
     after its own last step. With ``reverse`` each sequence is read backwards within its
     length (a bidirectional layer's backward direction) and the outputs are put back in
     forward time order.
+
+    How: the recurrence runs once per distinct length, each run continuing from the states
+    of the one before, and a sequence keeps the state of the run that ends at its length.
+    With ``state_is_output`` (the state is one tensor, equal to the output of each step, and
+    bounded: the tanh Elman RNN, the GRU) it runs once over all L steps instead, and each
+    sequence's final state is its output at its own last step: a step reads only earlier
+    steps, so the steps after a sequence's end (fed zeros) change none of its outputs, and
+    they receive no gradient. One run instead of one per length: the same arithmetic, less
+    overhead per call.
 
     >>> from rnnbook.layers.packing import run_with_lengths
 
@@ -247,6 +257,13 @@ def run_with_lengths(
     x = mask_padding(x, lengths)                # the padding is never read, whatever it holds
     if reverse:
         x = reverse_within_lengths(x, lengths)
+    if state_is_output:
+        output, _ = run(x, state)
+        last = output[(lengths - 1).to(output.device), torch.arange(x.shape[1], device=output.device)]
+        output = mask_padding(output, lengths)
+        if reverse:
+            output = reverse_within_lengths(output, lengths)
+        return output, (last,)
     outs, start = [], 0
     for stop in sorted(set(lengths.tolist())):
         out, new = run(x[start:stop], state)
