@@ -251,7 +251,7 @@ class RecurrentLayer(nn.Module):
     def _state_is_output(self) -> bool:
         """Whether the layer's one state is its output at every step, and bounded (so that steps
         past a sequence's end can run: see :func:`rnnbook.layers.packing.run_with_lengths`)."""
-        return len(self._state_names) == 1 and getattr(self, "nonlinearity", "tanh") == "tanh"
+        return len(self._state_names) == 1
 
     def _state_sizes(self) -> tuple[int, ...]:
         """Size of each state tensor, in the order of ``_state_names``."""

@@ -156,6 +156,10 @@ class RNN(RecurrentLayer):
         s = super().extra_repr()
         return s if self.nonlinearity == "tanh" else s + f", nonlinearity={self.nonlinearity}"
 
+    def _state_is_output(self) -> bool:
+        # a ReLU state is unbounded: steps run past a sequence's end could overflow
+        return self.nonlinearity == "tanh"
+
     def _step(self, gi_t: Tensor, state: tuple[Tensor, ...], params: Params) -> tuple[Tensor, ...]:
         _, w_hh, _, b_hh, _ = params
         return (elman_step(gi_t, state[0], w_hh, b_hh, self.nonlinearity),)
