@@ -2,7 +2,8 @@
 #   make book   build the HTML book (creates .venv first if missing)
 #   make test   run every test: unit tests, every notebook under nbval, the strict book build
 #   make unit   the unit tests alone (tests/, without tests/book)
-#   make bench  time rnnbook's layers against PyTorch's; writes book/_static/benchmark.{json,md}
+#   make bench  time rnnbook's layers against PyTorch's, and the linear-recurrence methods of chapter 6b;
+#               writes book/_static/benchmark.{json,md} and benchmark_linrec.json
 #   make pdf    the whole book as one PDF: book/_build/pdf/rnnbook-VERSION.pdf
 #   make dist   the offline bundle (site, PDF, notebooks): dist/rnnbook-VERSION.zip
 # The book's repository (launch buttons, repository button, Colab install cell): set
@@ -55,10 +56,12 @@ test: $(STAMP) chromium
 unit: $(STAMP)
 	$(PY) -m pytest -n 2 --dist loadfile -m "not book" tests
 
-# Forward+backward time and memory against torch (see benchmarks/bench_layers.py; run it on an
-# idle machine): prints the table and writes the file the performance appendix includes.
+# Forward+backward time and memory against torch (benchmarks/bench_layers.py: the file the
+# performance appendix includes) and of the three linear-recurrence methods
+# (benchmarks/bench_linrec.py: the file chapter 6b plots and checks). Run it on an idle machine.
 bench: $(STAMP)
 	$(PY) benchmarks/bench_layers.py
+	$(PY) benchmarks/bench_linrec.py
 
 # Re-execute one chapter in place, as committed (no progress bars; the CPU settings that give the
 # same numbers on every x86 CPU with AVX2, tools/cpu_env.py): make execute NB=book/chapters/01_mlp_to_rnn.ipynb

@@ -7,8 +7,8 @@ import pathlib
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
-def _load_script():
-    spec = importlib.util.spec_from_file_location("bench_layers", ROOT / "benchmarks" / "bench_layers.py")
+def _load_script(name: str = "bench_layers"):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -148,3 +148,26 @@ def test_appendix_statements_on_peak_memory():
     smallest = min(r["peak_mb"] for r in data["rows"])
     assert 1 < smallest < 10                               # "a few MiB"
     assert data["machine"]["peak_runs"] == 3               # "the median of three fresh processes"
+
+
+def test_quick_linrec_benchmark_writes_its_table(tmp_path, capsys):
+    """Chapter 6b's timings come from this script; its reduced form runs here (no timing asserted)."""
+    result = _load_script("bench_linrec").main(["--quick", "--out", str(tmp_path / "linrec")])
+    assert "torch.set_num_threads(1)" in capsys.readouterr().out
+    data = json.loads((tmp_path / "linrec.json").read_text())
+    assert data["rows"] == json.loads(json.dumps(result["rows"]))
+    assert data["machine"]["command"].startswith("python benchmarks/bench_linrec.py --quick")
+    keys = {(r["width"], r["method"], r["T"]) for r in data["rows"]}
+    assert keys == {(w, m, T) for w in ("narrow", "wide")
+                    for m in ("scan", "loop, autograd", "loop, hand-written backward") for T in (8, 16)}
+    assert all(0 < r["min_ms"] <= r["ms"] for r in data["rows"])
+
+
+def test_committed_linrec_results_are_a_full_run():
+    """Chapter 6b plots and asserts book/_static/benchmark_linrec.json: a full, non-quick run."""
+    data = json.loads((ROOT / "book" / "_static" / "benchmark_linrec.json").read_text())
+    machine = data["machine"]
+    assert not machine["quick"] and machine["repeats"] >= 9 and machine["threads"] == 1
+    assert machine["command"].startswith("python benchmarks/bench_linrec.py")
+    assert {r["T"] for r in data["rows"]} == {64, 128, 256, 512, 1024, 2048, 4096}
+    assert len(data["rows"]) == 2 * 3 * 7
