@@ -361,7 +361,12 @@ MUTATIONS: dict[str, dict[str, list[list[str]]]] = {
                       "bits per character in place of the cost per epoch"]],
         "long-check": [['sorted(ARCHS, key=lambda a: long_by[a, s]["valid_bits"])',
                         'sorted(ARCHS, key=lambda a: by[a, s]["valid_bits"])',
-                        "the orders of the 120-step run read as those of the 2000-step run"]],
+                        "the orders of the 120-step run read as those of the 2000-step run"],
+                       ['dict(r["valid_curve"])[400]', 'dict(r["valid_curve"])[200]',
+                        "the validation bits at step 200 read as those at step 400"],
+                       ['long_cost = {a: mean([long_by[a, s]["cpu_seconds_per_epoch"]',
+                        'long_cost = {a: mean([by[a, s]["cpu_seconds_per_epoch"]',
+                        "the short run's costs read as the long run's"]],
     },
     "07_bptt": {
         "1cd1e119": [['"b_o": delta_o,', '"b_o": o,',
