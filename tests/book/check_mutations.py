@@ -147,6 +147,9 @@ MUTATIONS: dict[str, dict[str, list[list[str]]]] = {
                             "the two layers' gradient norms swapped"]],
     },
     "04_lstm": {
+        "fgb-ablate-check": [["mse_memory, mse_other = ablated.values()",
+                              "mse_other, mse_memory = ablated.values()",
+                              "the memory units' ablation and the other units' swapped"]],
         "4682fe1a": [["split = W_xhh[:, :m] @ h_prev + W_xhh[:, m:] @ x_t",
                       "split = W_xhh[:, -m:] @ h_prev + W_xhh[:, :-m] @ x_t",
                       "W_xhh split at the wrong columns"]],
