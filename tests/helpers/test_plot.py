@@ -39,3 +39,15 @@ def test_cell_diagram_rejects_unknown_kind_and_paths_unknown_nodes():
     with pytest.raises(ValueError, match="no node 'c_prev' in the diagram"):
         d.paths("c_prev", "h")
     plt.close(d.figure)
+
+
+def test_attention_heatmap_stands_word_labels_upright():
+    """Characters stay level; words turn upright so that long ones cannot overlap."""
+    import torch
+
+    weights = torch.full((2, 3), 1 / 3)
+    chars = plot.attention_heatmap(weights, ["2", "0", "1"], ["a", "b"])
+    words = plot.attention_heatmap(weights, ["eighty", "hundred", "and"], ["a", "b"])
+    assert {t.get_rotation() for t in chars.get_xticklabels()} == {0.0}
+    assert {t.get_rotation() for t in words.get_xticklabels()} == {90.0}
+    plt.close("all")

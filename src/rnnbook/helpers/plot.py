@@ -577,7 +577,9 @@ def attention_heatmap(weights, source: list[str], output: list[str], *, ax: Axes
     if ax is None:
         _, ax = plt.subplots(figsize=(0.32 * len(source) + 1.2, 0.32 * len(output) + 1.0))
     ax.imshow(w, cmap="Greys", vmin=0.0, vmax=1.0, aspect="auto")
-    ax.set_xticks(range(len(source)), [_token_label(c) for c in source])
+    labels = [_token_label(c) for c in source]
+    # words (not characters) stand upright, so that long ones do not run into each other
+    ax.set_xticks(range(len(source)), labels, rotation=90 if max(map(len, labels), default=0) > 2 else 0)
     ax.set_yticks(range(len(output)), output)
     ax.set_xlabel("source position")
     ax.set_ylabel("output token")
