@@ -64,3 +64,17 @@ def test_errors():
         lm.fit_lm(model, [(0, 1)], 3)
     with pytest.raises(ValueError, match="give both valid and every"):
         lm.fit_lm(model, TBPTTBatches(torch.arange(30) % 3, 2, 4), 3, every=2)
+    with pytest.raises(ValueError, match="weight_decay must be a number >= 0, got -1"):
+        lm.fit_lm(model, TBPTTBatches(torch.arange(30) % 3, 2, 4), 3, weight_decay=-1)
+
+
+def test_fit_lm_weight_decay_shrinks_the_weights():
+    """With weight_decay the optimiser is AdamW: the same run ends with smaller weights."""
+    ids = torch.arange(300) % 3
+    norms = {}
+    for decay in (None, 1.0):
+        torch.manual_seed(0)
+        model = lm.char_lm("rnn", 3, 8)
+        lm.fit_lm(model, TBPTTBatches(ids, 4, 10), 40, lr=1e-2, weight_decay=decay, progress=False)
+        norms[decay] = torch.cat([p.detach().flatten() for p in model.parameters()]).norm().item()
+    assert norms[1.0] < 0.9 * norms[None]

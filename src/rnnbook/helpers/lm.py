@@ -189,12 +189,13 @@ class LMRun:
 
 def fit_lm(model: NToN, batches: TBPTTBatches, steps: int, *, lr: float = 3e-3,
            clip: float | None = 1.0, valid: Tensor | None = None, every: int | None = None,
-           progress: bool | None = None) -> LMRun:
+           weight_decay: float | None = None, progress: bool | None = None) -> LMRun:
     """Train a language model with truncated BPTT for ``steps`` windows of ``batches``.
 
     Windows are taken in order, ``i mod len(batches)``; the state is carried from window
-    to window (detached) and reset to zeros at the start of every pass. Adam at ``lr``,
-    gradient norm clipped to ``clip``, by :func:`rnnbook.helpers.train.fit`. With
+    to window (detached) and reset to zeros at the start of every pass. Adam at ``lr``
+    (AdamW with ``weight_decay``, as :func:`rnnbook.helpers.train.fit` does, which checks
+    it), gradient norm clipped to ``clip``, by :func:`rnnbook.helpers.train.fit`. With
     ``valid`` (1-D ids) and ``every``, the model is scored by :func:`rnnbook.helpers.lm.evaluate_bits` on
     ``valid`` after every ``every`` steps and after the last.
 
@@ -236,7 +237,7 @@ def fit_lm(model: NToN, batches: TBPTTBatches, steps: int, *, lr: float = 3e-3,
             started[0] = time.process_time()
 
     fit(model, lambda i: (i,), steps, lr=lr, clip=clip, loss_fn=loss_fn, progress=progress,
-        callback=callback)
+        callback=callback, weight_decay=weight_decay)
     run.seconds += time.process_time() - started[0]
     run.epochs = steps / len(batches)
     return run
